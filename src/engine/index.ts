@@ -1,0 +1,14 @@
+/**
+ * The style-transfer engine: tensors only, nothing of storage, queues or
+ * GraphQL. `loadVgg19()` then `stylize(vgg, input)`.
+ */
+export { initBackend, type BackendInfo, type BackendName } from './backend';
+export { decodeImage, encodePng, probeImage, ImageError } from './image';
+export {
+  DEFAULT_PARAMS, ParamError, resolveParams, VGG19_CONV_LAYERS,
+  type InitMode, type LayerWeight, type Pooling, type TransferParams,
+} from './params';
+export { scaleSchedule, stylize, type StylizeInput } from './transfer';
+export type * from './types';
+export { createVgg19, loadVgg19, type Vgg19 } from './vgg19';
+export { locateVgg19, WeightsNotFoundError, type Vgg19Source } from './weights';

@@ -1,0 +1,40 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Gram matrix of a [1, h, w, c] activation: the sum over locations of the
+ * outer products of the channel vectors, divided by the number of locations
+ * (as the tutorial's einsum 'bijc,bijd->bcd' / (h*w)). Written as a matMul
+ * because the wasm backend has no Einsum.
+ */
+export function gramMatrix(features: tf.Tensor4D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [, height, width, channels] = features.shape;
+    const locations = height * width;
+    const flat = tf.reshape(features, [locations, channels]) as tf.Tensor2D;
+    return tf.div(tf.matMul(flat, flat, true, false), locations) as tf.Tensor2D;
+  });
+}
+
+export function meanSquaredError(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.squaredDifference(a, b));
+}
+
+/**
+ * Anisotropic total variation, as tf.image.total_variation: the sum of the
+ * absolute differences between vertically and horizontally neighbouring
+ * pixel values, over all channels.
+ */
+export function totalVariation(image: tf.Tensor4D): tf.Scalar {
+  return tf.tidy(() => {
+    const [, height, width] = image.shape;
+    const vertical = tf.sub(
+      tf.slice(image, [0, 1, 0, 0], [-1, height - 1, -1, -1]),
+      tf.slice(image, [0, 0, 0, 0], [-1, height - 1, -1, -1]),
+    );
+    const horizontal = tf.sub(
+      tf.slice(image, [0, 0, 1, 0], [-1, -1, width - 1, -1]),
+      tf.slice(image, [0, 0, 0, 0], [-1, -1, width - 1, -1]),
+    );
+    return tf.add(tf.sum(tf.abs(vertical)), tf.sum(tf.abs(horizontal)));
+  });
+}

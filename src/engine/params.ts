@@ -1,0 +1,178 @@
+/**
+ * Parameters of one style transfer. Defaults are exactly those of the
+ * TensorFlow tutorial "Neural style transfer" (Gatys et al. 2015); everything
+ * beyond the tutorial is off by default.
+ */
+
+export type InitMode = 'content' | 'noise' | 'style';
+export type Pooling = 'max' | 'avg';
+
+export interface LayerWeight {
+  layer: string;
+  weight: number;
+}
+
+export interface TransferParams {
+  /** The longer image side after scaling (bilinear). */
+  maxDim: number;
+  epochs: number;
+  stepsPerEpoch: number;
+  contentLayers: LayerWeight[];
+  styleLayers: LayerWeight[];
+  contentWeight: number;
+  styleWeight: number;
+  totalVariationWeight: number;
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  init: InitMode;
+  /** Seeds the noise initialisation; recorded so a run can be repeated. */
+  seed: number;
+  /** One weight per style image; null blends them equally. */
+  styleBlend: number[] | null;
+  /** Style images are scaled to styleScale * maxDim on their longer side. */
+  styleScale: number;
+  /** Keep the content's colours: transfer luminance only. */
+  preserveColors: boolean;
+  /** Number of sizes to optimise at (1 = off); each doubles up to maxDim. */
+  multiscale: number;
+  pooling: Pooling;
+}
+
+export const VGG19_CONV_LAYERS = [
+  'block1_conv1', 'block1_conv2',
+  'block2_conv1', 'block2_conv2',
+  'block3_conv1', 'block3_conv2', 'block3_conv3', 'block3_conv4',
+  'block4_conv1', 'block4_conv2', 'block4_conv3', 'block4_conv4',
+  'block5_conv1', 'block5_conv2', 'block5_conv3', 'block5_conv4',
+] as const;
+
+export const DEFAULT_PARAMS: Readonly<TransferParams> = Object.freeze({
+  maxDim: 512,
+  epochs: 10,
+  stepsPerEpoch: 100,
+  contentLayers: [{ layer: 'block5_conv2', weight: 1 }],
+  styleLayers: ['block1_conv1', 'block2_conv1', 'block3_conv1', 'block4_conv1', 'block5_conv1']
+    .map((layer) => ({ layer, weight: 1 })),
+  contentWeight: 1e4,
+  styleWeight: 1e-2,
+  totalVariationWeight: 30,
+  learningRate: 0.02,
+  beta1: 0.99,
+  beta2: 0.999,
+  epsilon: 0.1,
+  init: 'content',
+  seed: 0,
+  styleBlend: null,
+  styleScale: 1,
+  preserveColors: false,
+  multiscale: 1,
+  pooling: 'max',
+});
+
+/** Invalid input, naming the offending field (e.g. `epochs`, `styleBlend[1]`). */
+export class ParamError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = 'ParamError';
+  }
+}
+
+type Check = (value: unknown, field: string) => void;
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function number(min: number, max: number, { integer = false, minExclusive = false } = {}): Check {
+  return (value, field) => {
+    if (!isFiniteNumber(value)) throw new ParamError(field, 'must be a finite number');
+    if (integer && !Number.isInteger(value)) throw new ParamError(field, 'must be an integer');
+    if (minExclusive ? value <= min : value < min) {
+      throw new ParamError(field, `must be ${minExclusive ? 'greater than' : 'at least'} ${min}`);
+    }
+    if (value > max) throw new ParamError(field, `must be at most ${max}`);
+  };
+}
+
+function oneOf(...allowed: string[]): Check {
+  return (value, field) => {
+    if (typeof value !== 'string' || !allowed.includes(value)) {
+      throw new ParamError(field, `must be one of ${allowed.join(', ')}`);
+    }
+  };
+}
+
+const layerList: Check = (value, field) => {
+  if (!Array.isArray(value) || value.length === 0) throw new ParamError(field, 'must be a non-empty list of layers');
+  const seen = new Set<string>();
+  value.forEach((entry: Partial<LayerWeight>, i) => {
+    const at = `${field}[${i}]`;
+    if (typeof entry?.layer !== 'string' || !(VGG19_CONV_LAYERS as readonly string[]).includes(entry.layer)) {
+      throw new ParamError(`${at}.layer`, `must be a VGG19 conv layer (${VGG19_CONV_LAYERS[0]} .. ${VGG19_CONV_LAYERS.at(-1)})`);
+    }
+    if (seen.has(entry.layer)) throw new ParamError(`${at}.layer`, `${entry.layer} is listed twice`);
+    seen.add(entry.layer);
+    number(0, 1e12)(entry.weight, `${at}.weight`);
+  });
+};
+
+const blend: Check = (value, field) => {
+  if (value === null) return;
+  if (!Array.isArray(value) || value.length === 0) throw new ParamError(field, 'must be a non-empty list of weights or null');
+  value.forEach((weight, i) => number(0, 1e12)(weight, `${field}[${i}]`));
+  if (!value.some((weight) => weight > 0)) throw new ParamError(field, 'needs at least one positive weight');
+};
+
+const boolean: Check = (value, field) => {
+  if (typeof value !== 'boolean') throw new ParamError(field, 'must be true or false');
+};
+
+/** Smallest image side the engine optimises at: VGG19 pools four times before block5. */
+export const MIN_DIM = 16;
+
+const CHECKS: Record<keyof TransferParams, Check> = {
+  maxDim: number(MIN_DIM, 8192, { integer: true }),
+  epochs: number(1, 100_000, { integer: true }),
+  stepsPerEpoch: number(1, 1_000_000, { integer: true }),
+  contentLayers: layerList,
+  styleLayers: layerList,
+  contentWeight: number(0, 1e12),
+  styleWeight: number(0, 1e12),
+  totalVariationWeight: number(0, 1e12),
+  learningRate: number(0, 1e3, { minExclusive: true }),
+  beta1: number(0, 0.999999),
+  beta2: number(0, 0.999999),
+  epsilon: number(0, 1e3, { minExclusive: true }),
+  init: oneOf('content', 'noise', 'style'),
+  seed: number(0, 2 ** 32 - 1, { integer: true }),
+  styleBlend: blend,
+  styleScale: number(0.05, 8, { minExclusive: true }),
+  preserveColors: boolean,
+  multiscale: number(1, 8, { integer: true }),
+  pooling: oneOf('max', 'avg'),
+};
+
+/**
+ * Fills in the defaults and validates every field, so that nothing downstream
+ * (a stored run, a worker) ever sees an invalid parameter set.
+ * Throws ParamError naming the first offending field.
+ */
+export function resolveParams(partial: Partial<TransferParams> = {}): TransferParams {
+  for (const key of Object.keys(partial)) {
+    if (!(key in CHECKS)) throw new ParamError(key, 'is not a parameter');
+  }
+  const params = { ...DEFAULT_PARAMS } as TransferParams;
+  for (const [key, value] of Object.entries(partial)) {
+    if (value !== undefined) (params as unknown as Record<string, unknown>)[key] = value;
+  }
+  for (const [key, check] of Object.entries(CHECKS)) check(params[key as keyof TransferParams], key);
+  if (params.epochs < params.multiscale) {
+    throw new ParamError('multiscale', `needs at least one epoch per scale (epochs is ${params.epochs})`);
+  }
+  if (params.maxDim / 2 ** (params.multiscale - 1) < MIN_DIM) {
+    throw new ParamError('multiscale', `the smallest scale would be under ${MIN_DIM} px at maxDim ${params.maxDim}`);
+  }
+  return params;
+}

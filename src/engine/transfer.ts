@@ -1,0 +1,304 @@
+import * as tf from '@tensorflow/tfjs';
+import { adamStep, zeroAdamState, type AdamState } from './adam';
+import { gramMatrix, meanSquaredError, totalVariation } from './losses';
+import { ParamError, type TransferParams } from './params';
+import { fitSize, fitToMaxDim, matchedLuminanceImage, resizeTo, rgbToTensor, tensorToRgb, withColoursOf } from './pixels';
+import type { Checkpoint, EpochEvent, LayerLosses, Losses, RgbImage, TransferEvent } from './types';
+import type { Vgg19 } from './vgg19';
+
+export interface StylizeInput {
+  content: RgbImage;
+  styles: RgbImage[];
+  params: TransferParams;
+  /** Continue from here; only events after checkpoint.step are produced. */
+  resume?: Checkpoint;
+  /** Stops the run after the current step, rejecting with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** One size of the multi-scale schedule and the steps spent at it. */
+interface Scale {
+  maxDim: number;
+  firstStep: number;
+  endStep: number;
+}
+
+/**
+ * Optimising at growing sizes: `multiscale` sizes, each twice the previous,
+ * ending at maxDim. Epochs are shared out evenly, the larger sizes taking any
+ * remainder, so a scale always ends on an epoch boundary.
+ */
+export function scaleSchedule(params: TransferParams): Scale[] {
+  const count = params.multiscale;
+  const scales: Scale[] = [];
+  let step = 0;
+  for (let i = 0; i < count; i++) {
+    const epochs = Math.floor(params.epochs / count) + (i >= count - (params.epochs % count) ? 1 : 0);
+    const steps = epochs * params.stepsPerEpoch;
+    scales.push({ maxDim: Math.round(params.maxDim / 2 ** (count - 1 - i)), firstStep: step, endStep: step + steps });
+    step += steps;
+  }
+  return scales;
+}
+
+/** What the image is compared with at one scale. */
+interface Targets {
+  /** The content photo at this scale; its size is the size being optimised. */
+  content: tf.Tensor4D;
+  contentFeatures: Record<string, tf.Tensor>;
+  /** The blend of the style images' Gram matrices, per style layer. */
+  styleGrams: Record<string, tf.Tensor>;
+}
+
+interface LossTerms {
+  total: tf.Scalar;
+  content: tf.Scalar;
+  style: tf.Scalar;
+  totalVariation: tf.Scalar;
+  contentLayers: Record<string, tf.Scalar>;
+  styleLayers: Record<string, tf.Scalar>;
+}
+
+function blendWeights(params: TransferParams, styleCount: number): number[] {
+  const weights = params.styleBlend ?? new Array(styleCount).fill(1);
+  if (weights.length !== styleCount) {
+    throw new ParamError('styleBlend', `has ${weights.length} weights for ${styleCount} style images`);
+  }
+  const sum = weights.reduce((a, b) => a + b, 0);
+  return weights.map((w) => w / sum);
+}
+
+/** The whole objective: weighted content, style and total-variation losses. */
+export class StyleObjective {
+  private readonly contentLayerNames: string[];
+  private readonly styleLayerNames: string[];
+
+  constructor(private readonly vgg: Vgg19, private readonly params: TransferParams) {
+    this.contentLayerNames = params.contentLayers.map((l) => l.layer);
+    this.styleLayerNames = params.styleLayers.map((l) => l.layer);
+  }
+
+  /**
+   * VGG19 halves the image before each block, so a layer of block b needs a
+   * shorter side of at least 2^(b-1) pixels (16 for block5): smaller images
+   * would reach it with no pixels at all.
+   */
+  private checkSize(image: tf.Tensor4D, field: string, what: string): void {
+    const deepestBlock = Math.max(...[...this.contentLayerNames, ...this.styleLayerNames].map((name) => Number(name[5])));
+    const minSide = 2 ** (deepestBlock - 1);
+    const [, height, width] = image.shape;
+    if (Math.min(width, height) < minSide) {
+      throw new ParamError(field, `${what} is ${width}x${height} px when scaled; block${deepestBlock} layers need a shorter side of at least ${minSide} px (raise maxDim or styleScale)`);
+    }
+  }
+
+  targets(content: RgbImage, styles: RgbImage[], maxDim: number): Targets {
+    const { params, vgg } = this;
+    const blend = blendWeights(params, styles.length);
+    return tf.tidy(() => {
+      const contentImage = fitToMaxDim(rgbToTensor(content), maxDim);
+      this.checkSize(contentImage, 'content', 'the content image');
+      const contentFeatures = vgg.features(contentImage, this.contentLayerNames, params.pooling);
+      const styleGrams: Record<string, tf.Tensor> = {};
+      styles.forEach((style, i) => {
+        let styleImage = fitToMaxDim(rgbToTensor(style), Math.max(1, Math.round(maxDim * params.styleScale)));
+        this.checkSize(styleImage, `styles[${i}]`, `style image ${i + 1}`);
+        if (params.preserveColors) styleImage = matchedLuminanceImage(styleImage, contentImage);
+        const features = vgg.features(styleImage, this.styleLayerNames, params.pooling);
+        for (const name of this.styleLayerNames) {
+          const weighted = tf.mul(gramMatrix(features[name]), blend[i]);
+          styleGrams[name] = styleGrams[name] ? tf.add(styleGrams[name], weighted) : weighted;
+        }
+      });
+      return { content: contentImage, contentFeatures, styleGrams };
+    });
+  }
+
+  losses(image: tf.Tensor4D, targets: Targets): LossTerms {
+    const { params, vgg } = this;
+    const features = vgg.features(image, [...this.contentLayerNames, ...this.styleLayerNames], params.pooling);
+    const contentLayers: Record<string, tf.Scalar> = {};
+    for (const { layer, weight } of params.contentLayers) {
+      const scale = (params.contentWeight * weight) / params.contentLayers.length;
+      contentLayers[layer] = tf.mul(meanSquaredError(features[layer], targets.contentFeatures[layer]), scale);
+    }
+    const styleLayers: Record<string, tf.Scalar> = {};
+    for (const { layer, weight } of params.styleLayers) {
+      const scale = (params.styleWeight * weight) / params.styleLayers.length;
+      styleLayers[layer] = tf.mul(meanSquaredError(gramMatrix(features[layer]), targets.styleGrams[layer]), scale);
+    }
+    const content = tf.addN(Object.values(contentLayers));
+    const style = tf.addN(Object.values(styleLayers));
+    const tv = tf.mul(totalVariation(image), params.totalVariationWeight) as tf.Scalar;
+    return { total: tf.addN([content, style, tv]), content, style, totalVariation: tv, contentLayers, styleLayers };
+  }
+}
+
+function readLosses(terms: LossTerms): Losses {
+  const [total, content, style, totalVariation] = tf.stack([terms.total, terms.content, terms.style, terms.totalVariation]).dataSync();
+  return { total, content, style, totalVariation };
+}
+
+function readLayerLosses(terms: LossTerms): LayerLosses {
+  const read = (layers: Record<string, tf.Scalar>) =>
+    Object.fromEntries(Object.entries(layers).map(([name, value]) => [name, value.dataSync()[0]]));
+  return { content: read(terms.contentLayers), style: read(terms.styleLayers) };
+}
+
+/** Deterministic uniform noise (mulberry32), the same on every backend. */
+function noiseImage(width: number, height: number, seed: number): tf.Tensor4D {
+  let state = seed >>> 0;
+  const data = new Float32Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    data[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  return tf.tensor4d(data, [1, height, width, 3]);
+}
+
+function initialImage(input: StylizeInput, content: tf.Tensor4D): tf.Tensor4D {
+  const [, height, width] = content.shape;
+  switch (input.params.init) {
+    case 'content':
+      return tf.clone(content);
+    case 'noise':
+      return noiseImage(width, height, input.params.seed);
+    case 'style':
+      return tf.tidy(() => resizeTo(rgbToTensor(input.styles[0]), width, height));
+  }
+}
+
+function abortIfRequested(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason ?? new DOMException('The run was cancelled', 'AbortError');
+}
+
+/** Lets timers and messages (a cancel, say) through between two steps. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Gatys et al. style transfer as in the TensorFlow tutorial: yields an event
+ * after every step and, at the end of every epoch, one with the losses of
+ * the image as it then stands, the image itself and a checkpoint to resume
+ * from. All tensors it makes are released when it ends, however it ends.
+ */
+export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<TransferEvent> {
+  const { params, resume, signal } = input;
+  if (input.styles.length === 0) throw new ParamError('styles', 'needs at least one style image');
+  const objective = new StyleObjective(vgg, params);
+  const schedule = scaleSchedule(params);
+  const totalSteps = params.epochs * params.stepsPerEpoch;
+  const started = performance.now();
+  let step = resume?.step ?? 0;
+  const firstStep = step;
+
+  let scaleIndex = resume?.scale ?? 0;
+  let image: tf.Tensor4D | undefined = resume && tf.tensor4d(resume.image, [1, resume.height, resume.width, 3]);
+  let adam: AdamState | undefined = resume && {
+    m: tf.tensor4d(resume.m, [1, resume.height, resume.width, 3]),
+    v: tf.tensor4d(resume.v, [1, resume.height, resume.width, 3]),
+  };
+  let targets: Targets | undefined;
+  const releaseTargets = () => {
+    if (targets) tf.dispose([targets.content, ...Object.values(targets.contentFeatures), ...Object.values(targets.styleGrams)]);
+    targets = undefined;
+  };
+
+  try {
+    while (step < totalSteps) {
+      // A checkpoint at a scale's last epoch resumes at the next scale.
+      if (step >= schedule[scaleIndex].endStep) {
+        scaleIndex++;
+        releaseTargets();
+      }
+      const scale = schedule[scaleIndex];
+      if (!targets) {
+        targets = objective.targets(input.content, input.styles, scale.maxDim);
+        const [, height, width] = targets.content.shape;
+        if (!image) {
+          image = initialImage(input, targets.content);
+        } else if (image.shape[1] !== height || image.shape[2] !== width) {
+          const previous = image;
+          image = resizeTo(previous, width, height);
+          previous.dispose();
+          tf.dispose([adam?.m, adam?.v]);
+          adam = undefined;
+        }
+        adam ??= zeroAdamState(image.shape);
+      }
+
+      abortIfRequested(signal);
+      const current = { image: image!, adam: adam! };
+      let losses!: Losses;
+      const next = tf.tidy(() => {
+        const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => {
+          const terms = objective.losses(x as tf.Tensor4D, targets!);
+          losses = readLosses(terms);
+          return terms.total;
+        })(current.image);
+        value.dispose();
+        const updated = adamStep(current.image, grad, current.adam, step - scale.firstStep + 1, params);
+        return { image: tf.clipByValue(updated.x, 0, 1) as tf.Tensor4D, m: updated.state.m, v: updated.state.v };
+      });
+      tf.dispose([current.image, current.adam.m, current.adam.v]);
+      image = next.image;
+      adam = { m: next.m, v: next.v };
+      step++;
+      yield { kind: 'step', step, totalSteps, losses };
+
+      if (step % params.stepsPerEpoch === 0) {
+        const elapsedMs = performance.now() - started;
+        yield epochEvent(objective, image, adam, targets!, {
+          epoch: step / params.stepsPerEpoch,
+          epochs: params.epochs,
+          step,
+          totalSteps,
+          scale: scaleIndex,
+          elapsedMs,
+          etaMs: (elapsedMs / (step - firstStep)) * (totalSteps - step),
+          preserveColors: params.preserveColors,
+        });
+      }
+      await yieldToEventLoop();
+    }
+  } finally {
+    tf.dispose([image, adam?.m, adam?.v]);
+    releaseTargets();
+  }
+}
+
+function epochEvent(
+  objective: StyleObjective,
+  image: tf.Tensor4D,
+  adam: AdamState,
+  targets: Targets,
+  at: Omit<EpochEvent, 'kind' | 'losses' | 'layers' | 'image' | 'checkpoint'> & { scale: number; preserveColors: boolean },
+): EpochEvent {
+  const { scale, preserveColors, ...position } = at;
+  const [, height, width] = image.shape;
+  // Tensors stay inside the tidy; only plain data leaves it.
+  let event!: EpochEvent;
+  tf.tidy(() => {
+    const terms = objective.losses(image, targets);
+    const shown = preserveColors ? withColoursOf(image, targets.content) : image;
+    event = {
+      kind: 'epoch',
+      ...position,
+      losses: readLosses(terms),
+      layers: readLayerLosses(terms),
+      image: tensorToRgb(shown),
+      checkpoint: {
+        step: position.step,
+        scale,
+        width,
+        height,
+        image: new Float32Array(image.dataSync()),
+        m: new Float32Array(adam.m.dataSync()),
+        v: new Float32Array(adam.v.dataSync()),
+      },
+    };
+  });
+  return event;
+}

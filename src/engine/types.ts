@@ -1,0 +1,68 @@
+/** Plain data that crosses the engine's boundary: no tensors, structured-clone safe. */
+
+/** An RGB image, row-major HWC, 8 bits per channel. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** width * height * 3 bytes. */
+  data: Uint8Array;
+}
+
+export interface Losses {
+  total: number;
+  content: number;
+  style: number;
+  totalVariation: number;
+}
+
+export interface LayerLosses {
+  /** Weighted loss of each content layer, by layer name. */
+  content: Record<string, number>;
+  /** Weighted loss of each style layer, by layer name. */
+  style: Record<string, number>;
+}
+
+/**
+ * Everything needed to continue an optimisation exactly where it stopped:
+ * the image being optimised (float, 0..1, HWC), Adam's moments and the count
+ * of steps taken (over all scales).
+ */
+export interface Checkpoint {
+  step: number;
+  /** Index into the multi-scale schedule (0 when multi-scale is off). */
+  scale: number;
+  width: number;
+  height: number;
+  image: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+export interface StepEvent {
+  kind: 'step';
+  /** 1-based count of steps taken over the whole run. */
+  step: number;
+  totalSteps: number;
+  /** Losses of the image the step started from. */
+  losses: Losses;
+}
+
+export interface EpochEvent {
+  kind: 'epoch';
+  /** 1-based. */
+  epoch: number;
+  epochs: number;
+  step: number;
+  totalSteps: number;
+  /** Losses of `image`, the image as it stands at the end of the epoch. */
+  losses: Losses;
+  layers: LayerLosses;
+  /** Wall time since the run (or its resumption) started. */
+  elapsedMs: number;
+  /** Estimated time to the end at the pace measured so far. */
+  etaMs: number;
+  image: RgbImage;
+  checkpoint: Checkpoint;
+}
+
+export type TransferEvent = StepEvent | EpochEvent;
