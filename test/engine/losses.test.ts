@@ -19,6 +19,18 @@ describe('gramMatrix', () => {
     // c0.c0 = 1+9+25+49 = 84; c0.c1 = 2+12+30+56 = 100; c1.c1 = 4+16+36+64 = 120; all / 4.
     assert.deepEqual(gram, [[21, 25], [25, 30]]);
   });
+
+  it('has the gradient of the plain formula', () => {
+    const features = tf.randomUniform([1, 3, 5, 4], -1, 1, 'float32', 11) as tf.Tensor4D;
+    const weights = tf.randomUniform([4, 4], -1, 1, 'float32', 12);
+    const plainGram = (f: tf.Tensor4D) => {
+      const flat = tf.reshape(f, [15, 4]) as tf.Tensor2D;
+      return tf.div(tf.matMul(flat, flat, true, false), 15);
+    };
+    const ours = tf.grad((f) => tf.sum(tf.mul(gramMatrix(f as tf.Tensor4D), weights)))(features).dataSync();
+    const plain = tf.grad((f) => tf.sum(tf.mul(plainGram(f as tf.Tensor4D), weights)))(features).dataSync();
+    ours.forEach((value, i) => assertClose(value, plain[i], 1e-5, `element ${i}`));
+  });
 });
 
 describe('totalVariation', () => {
