@@ -3,6 +3,7 @@
  * GraphQL. `loadVgg19()` then `stylize(vgg, input)`.
  */
 export { initBackend, type BackendInfo, type BackendName } from './backend';
+export { listFastStylePresets, loadFastStyleNetwork, locateFastStyleModels, type FastStyleNetwork, type FastStylePreset } from './fast-style';
 export { decodeImage, encodePng, probeImage, ImageError } from './image';
 export {
   DEFAULT_PARAMS, ParamError, resolveParams, VGG19_CONV_LAYERS,

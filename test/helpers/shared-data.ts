@@ -15,6 +15,8 @@ const SHARED = path.resolve(REPO_ROOT, '../shared');
 
 export const VGG19_PATH = process.env.STYLEGRAPH_VGG19 ?? path.join(SHARED, 'models/vgg19-imagenet-notop-uint8');
 export const IMAGES_DIR = process.env.STYLEGRAPH_TEST_IMAGES ?? path.join(SHARED, 'images');
+/** The fast-style networks, one sub-folder each; the engine's own setting, then ../shared. */
+export const FAST_STYLE_MODELS = process.env.STYLEGRAPH_FAST_STYLE_MODELS ?? path.join(SHARED, 'models/fast-style');
 
 if (!existsSync(VGG19_PATH)) {
   throw new Error(`tests need the VGG19 weights: set STYLEGRAPH_VGG19 (looked at ${VGG19_PATH})`);
