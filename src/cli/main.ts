@@ -1,0 +1,27 @@
+import { stylizeCommand } from './stylize';
+import { weightsCommand } from './weights';
+import { serveCommand } from './serve';
+
+const USAGE = `Usage: stylegraph <command> [options]
+
+Commands:
+  stylize <content> <style>... -o out.png   run a style transfer here
+  weights fetch | where                      get or locate the VGG19 weights
+  serve [--role api|worker|all]              run the service
+Run a command with --help for its options.`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  stylize: stylizeCommand,
+  weights: weightsCommand,
+  serve: serveCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    console.error(name && name !== '--help' && name !== '-h' ? `stylegraph: unknown command "${name}"\n\n${USAGE}` : USAGE);
+    return name === '--help' || name === '-h' ? 0 : 2;
+  }
+  return command(args);
+}

@@ -1,0 +1,181 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  decodeImage, encodePng, initBackend, loadVgg19, locateVgg19, ParamError, resolveParams,
+  stylize, type EpochEvent, type TransferParams,
+} from '../engine';
+import { formatDuration, ProgressLine } from './progress';
+
+export const STYLIZE_USAGE = `Usage: stylegraph stylize <content> <style> [<style>...] -o out.png [options]
+
+  -o, --output FILE        where to write the result (PNG)
+  --max-dim N              longer image side in pixels (512)
+  --epochs N               epochs (10)
+  --steps-per-epoch N      optimisation steps per epoch (100)
+  --content-weight W       (1e4)     --style-weight W   (1e-2)
+  --tv-weight W            total-variation weight (30)
+  --lr R                   Adam learning rate (0.02)
+  --init content|noise|style   starting image (content)
+  --seed N                 seed for --init noise (0)
+  --style-blend W,W,...    one weight per style image (equal)
+  --style-scale S          style images at S x max-dim (1)
+  --preserve-colors        keep the content's colours (luminance-only transfer)
+  --multiscale N           optimise at N sizes, doubling up to max-dim (1)
+  --pooling max|avg        VGG19 pooling (max)
+  --save-every N           also write the image every N epochs (out-epochN.png)
+  --json                   one JSON object per epoch on stdout, nothing else
+Weights: STYLEGRAPH_VGG19 (tfjs layers-model dir or Keras .h5) or the cache
+(stylegraph weights fetch). Backend: STYLEGRAPH_BACKEND=tensorflow|wasm|cpu.`;
+
+/** Command-line flag -> parameter, so that errors name the flag the user typed. */
+const NUMERIC_FLAGS: Record<string, keyof TransferParams> = {
+  'max-dim': 'maxDim',
+  epochs: 'epochs',
+  'steps-per-epoch': 'stepsPerEpoch',
+  'content-weight': 'contentWeight',
+  'style-weight': 'styleWeight',
+  'tv-weight': 'totalVariationWeight',
+  lr: 'learningRate',
+  seed: 'seed',
+  'style-scale': 'styleScale',
+  multiscale: 'multiscale',
+};
+
+class UsageError extends Error {}
+
+function flagOf(field: string): string {
+  const root = field.split(/[.[]/)[0];
+  const flag = Object.entries(NUMERIC_FLAGS).find(([, param]) => param === root)?.[0]
+    ?? { init: 'init', styleBlend: 'style-blend', preserveColors: 'preserve-colors', pooling: 'pooling' }[root];
+  return flag ? `--${flag}` : field;
+}
+
+function parseNumber(flag: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || Number.isNaN(value)) throw new UsageError(`--${flag}: "${text}" is not a number`);
+  return value;
+}
+
+function parseCommandLine(args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      ...Object.fromEntries(Object.keys(NUMERIC_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+      init: { type: 'string' },
+      'style-blend': { type: 'string' },
+      'preserve-colors': { type: 'boolean' },
+      pooling: { type: 'string' },
+      'save-every': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return { help: true as const };
+  const [content, ...styles] = positionals;
+  if (!content || styles.length === 0) throw new UsageError('needs a content image and at least one style image');
+  if (!values.output) throw new UsageError('needs -o/--output FILE');
+
+  const partial: Partial<TransferParams> = {};
+  for (const [flag, param] of Object.entries(NUMERIC_FLAGS)) {
+    const text = (values as Record<string, unknown>)[flag] as string | undefined;
+    if (text !== undefined) (partial as Record<string, number>)[param] = parseNumber(flag, text);
+  }
+  if (values.init !== undefined) partial.init = values.init as TransferParams['init'];
+  if (values.pooling !== undefined) partial.pooling = values.pooling as TransferParams['pooling'];
+  if (values['preserve-colors']) partial.preserveColors = true;
+  if (values['style-blend'] !== undefined) {
+    partial.styleBlend = String(values['style-blend']).split(',').map((w) => parseNumber('style-blend', w));
+  }
+  const saveEvery = values['save-every'] === undefined ? 0 : parseNumber('save-every', String(values['save-every']));
+  if (!Number.isInteger(saveEvery) || saveEvery < 0) throw new UsageError('--save-every: must be a whole number of epochs');
+  return { help: false as const, content, styles, output: values.output, partial, saveEvery, json: Boolean(values.json) };
+}
+
+async function readImage(file: string) {
+  try {
+    return await decodeImage(await readFile(file));
+  } catch (error) {
+    throw new Error(`${file}: ${(error as Error).message}`);
+  }
+}
+
+function epochFileName(output: string, epoch: number): string {
+  const { dir, name } = path.parse(output);
+  return path.join(dir, `${name}-epoch${epoch}.png`);
+}
+
+function formatLoss(value: number): string {
+  return value.toExponential(3);
+}
+
+export async function stylizeCommand(args: string[]): Promise<number> {
+  let command;
+  let params;
+  try {
+    command = parseCommandLine(args);
+    if (command.help) {
+      console.log(STYLIZE_USAGE);
+      return 0;
+    }
+    params = resolveParams(command.partial);
+  } catch (error) {
+    if (error instanceof ParamError) {
+      console.error(`stylegraph stylize: ${flagOf(error.field)}: ${error.message.slice(error.field.length + 2)}`);
+      return 2;
+    }
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`stylegraph stylize: ${(error as Error).message}\n\n${STYLIZE_USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const source = locateVgg19();
+  const [backend, content, styles] = await Promise.all([
+    initBackend(),
+    readImage(command.content),
+    Promise.all(command.styles.map(readImage)),
+  ]);
+  const vgg = await loadVgg19(source);
+  console.error(`stylegraph: backend ${backend.backend} on ${backend.device}; VGG19 from ${source.path}`);
+
+  const progress = new ProgressLine();
+  let last: EpochEvent | undefined;
+  try {
+    for await (const event of stylize(vgg, { content, styles, params })) {
+      if (event.kind === 'step') {
+        if (progress.interactive && !command.json) {
+          const epoch = Math.ceil(event.step / params.stepsPerEpoch);
+          progress.draw(event.step / event.totalSteps,
+            `epoch ${epoch}/${params.epochs} step ${event.step}/${event.totalSteps} loss ${formatLoss(event.losses.total)}` +
+            (last ? ` ETA ${formatDuration(last.etaMs)}` : ''));
+        }
+        continue;
+      }
+      last = event;
+      const { losses } = event;
+      if (command.json) {
+        console.log(JSON.stringify({
+          epoch: event.epoch, step: event.step, total: losses.total, content: losses.content,
+          style: losses.style, tv: losses.totalVariation, ms: Math.round(event.elapsedMs),
+        }));
+      } else {
+        progress.done();
+        console.error(`epoch ${event.epoch}/${event.epochs}  step ${event.step}  total ${formatLoss(losses.total)}  ` +
+          `content ${formatLoss(losses.content)}  style ${formatLoss(losses.style)}  tv ${formatLoss(losses.totalVariation)}  ` +
+          `${formatDuration(event.elapsedMs)} elapsed, ETA ${formatDuration(event.etaMs)}`);
+      }
+      if (command.saveEvery > 0 && event.epoch % command.saveEvery === 0 && event.epoch < event.epochs) {
+        await writeFile(epochFileName(command.output, event.epoch), await encodePng(event.image));
+      }
+    }
+  } finally {
+    vgg.dispose();
+  }
+  await writeFile(command.output, await encodePng(last!.image));
+  if (!command.json) console.error(`stylegraph: wrote ${command.output}`);
+  return 0;
+}

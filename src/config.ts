@@ -1,0 +1,56 @@
+import path from 'node:path';
+
+/** Which parts of the service a process runs (`stylegraph serve --role ...`). */
+export type Role = 'api' | 'worker' | 'all';
+export const ROLES: readonly Role[] = ['api', 'worker', 'all'];
+
+export type DatabaseConfig =
+  | { kind: 'pglite'; dataDir: string }
+  | { kind: 'postgres'; url: string };
+
+export interface Config {
+  database: DatabaseConfig;
+  /** How many runs one worker process optimises at once (default 1: one GPU). */
+  workerConcurrency: number;
+  /** How often an idle worker looks for queued runs when nothing wakes it. */
+  queuePollingSeconds: number;
+}
+
+/** The folder that holds package.json, prisma/ and dist/ (this file compiles to dist/src/config.js). */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'prisma', 'migrations');
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(name, `expected a positive integer, got "${raw}"`);
+  return value;
+}
+
+function databaseConfig(env: NodeJS.ProcessEnv): DatabaseConfig {
+  const url = env.DATABASE_URL;
+  if (url) {
+    if (!/^postgres(ql)?:\/\//.test(url)) {
+      throw new ConfigError('DATABASE_URL', 'only postgresql://... URLs are supported (unset it to use the embedded database)');
+    }
+    return { kind: 'postgres', url };
+  }
+  return { kind: 'pglite', dataDir: path.resolve(env.STYLEGRAPH_DATA_DIR || 'data') };
+}
+
+/** Reads the environment; every setting has a default that needs no set-up. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    database: databaseConfig(env),
+    workerConcurrency: positiveInteger(env, 'STYLEGRAPH_WORKER_CONCURRENCY', 1),
+    queuePollingSeconds: positiveInteger(env, 'STYLEGRAPH_QUEUE_POLLING_SECONDS', 2),
+  };
+}

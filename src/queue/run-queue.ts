@@ -1,0 +1,113 @@
+import PgBoss from 'pg-boss';
+import type { Database } from '../storage/database.js';
+
+/**
+ * The queue of runs waiting for a worker, on pg-boss. Its jobs carry only a
+ * run id; the run's row stays the truth about its state. Each job's id is
+ * chosen by the run service and stored with the run, so sending a job twice
+ * is harmless (pg-boss inserts with ON CONFLICT DO NOTHING).
+ */
+
+const QUEUE = 'stylegraph-runs';
+
+/** pg-boss's longest allowed job (under 24 h); a handler running longer is failed and retried. */
+const MAX_RUN_HOURS = 23;
+/**
+ * A job fails only when its process died or shut down mid-run (a run that
+ * throws is FAILED and its job completes). Each such restart resumes from a
+ * checkpoint, so allow many.
+ */
+const RESTART_LIMIT = 100;
+
+export interface RunJob {
+  runId: string;
+}
+
+export interface RunQueueOptions {
+  pollingSeconds: number;
+}
+
+export type RunJobHandler = (job: { jobId: string; runId: string }) => Promise<void>;
+
+export class RunQueue {
+  private readonly workerIds: string[] = [];
+
+  private constructor(private readonly boss: PgBoss, private readonly db: Database) {}
+
+  /** Installs or upgrades pg-boss's tables (schema `pgboss`) in the shared database, then starts it. */
+  static async start(db: Database, options: RunQueueOptions): Promise<RunQueue> {
+    const boss = new PgBoss({
+      // PGlite has a single connection and the server pool is Prisma's: pg-boss uses the same one.
+      db: { executeSql: async (text, values) => db.sql.query(text, values) },
+      schema: 'pgboss',
+      schedule: false, // no cron jobs: saves a timer and its queries
+      pollingIntervalSeconds: options.pollingSeconds,
+    });
+    boss.on('error', (err) => console.error('stylegraph: job queue error:', err));
+    await boss.start();
+    await boss.createQueue(QUEUE, {
+      name: QUEUE,
+      expireInHours: MAX_RUN_HOURS,
+      retryLimit: RESTART_LIMIT,
+      retryDelay: 0,
+    });
+    return new RunQueue(boss, db);
+  }
+
+  /** Queues a run (again); a job with this id that exists already is left as it is. */
+  async enqueue(jobId: string, runId: string): Promise<void> {
+    await this.boss.send(QUEUE, { runId } satisfies RunJob, { id: jobId });
+    this.wakeWorkers();
+  }
+
+  /** Local workers wait between polls; a new job or a freed slot need not wait. */
+  private wakeWorkers(): void {
+    for (const id of this.workerIds) this.boss.notifyWorker(id);
+  }
+
+  /** Drops a queued job (a cancelled run); no-op once it is taken or finished. */
+  async cancel(jobId: string): Promise<void> {
+    await this.boss.cancel(QUEUE, jobId);
+  }
+
+  /**
+   * Puts jobs whose worker is gone (killed, crashed, shut down mid-run) back
+   * in the queue, keeping their place: jobs are taken oldest first.
+   */
+  async retry(jobIds: string[]): Promise<void> {
+    if (jobIds.length > 0) await this.boss.fail(QUEUE, jobIds);
+  }
+
+  /**
+   * Takes jobs oldest first, `concurrency` at a time. A handler that returns
+   * completes its job; one that throws leaves the job to be retried.
+   */
+  async work(concurrency: number, handler: RunJobHandler): Promise<void> {
+    for (let slot = 0; slot < concurrency; slot++) {
+      const id = await this.boss.work<RunJob>(QUEUE, { batchSize: 1 }, async ([job]) => {
+        try {
+          await handler({ jobId: job.id, runId: job.data.runId });
+        } finally {
+          // pg-boss waits out its polling interval after a short job: a slot is free, look for the next job now.
+          this.wakeWorkers();
+        }
+      });
+      this.workerIds.push(id);
+    }
+  }
+
+  /** Stops taking jobs; handlers already running carry on. */
+  async stopWorking(): Promise<void> {
+    this.workerIds.length = 0;
+    await this.boss.offWork(QUEUE);
+  }
+
+  /** Stops pg-boss; callers settle their running jobs first. */
+  async stop(): Promise<void> {
+    await this.boss.stop({ graceful: false, close: false, wait: true });
+    // pg-boss completes or fails a job without awaiting the write. On PGlite
+    // queries run in order, and the pool's end waits for queries in flight, so
+    // one more query lets those writes land before the database is closed.
+    await this.db.sql.query('SELECT 1');
+  }
+}

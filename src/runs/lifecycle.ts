@@ -1,0 +1,183 @@
+import type { Checkpoint, LayerLosses, Losses } from '../engine/types.js';
+import { Prisma, type PrismaClient } from '../storage/generated/client.js';
+import type { RunEventBus } from './events.js';
+import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
+import type { EpochRecord, RunRecord, RunStatus } from './types.js';
+
+/**
+ * The state machine of a run and every write that changes what a run is:
+ * QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELED, and QUEUED -> CANCELED.
+ * Each write is guarded by the status it expects, so of two racing writers
+ * (a worker finishing, a user cancelling) exactly one wins, on PGlite and on a
+ * server alike. Each publishes its event after it is committed, numbered by
+ * the run's `eventSeq` column, which the same write increments.
+ */
+
+const TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
+  QUEUED: ['RUNNING', 'CANCELED'],
+  RUNNING: ['SUCCEEDED', 'FAILED', 'CANCELED'],
+  SUCCEEDED: [],
+  FAILED: [],
+  CANCELED: [],
+};
+
+/** Statuses a worker still has to act on. */
+export const ACTIVE_STATUSES: readonly RunStatus[] = ['QUEUED', 'RUNNING'];
+
+export function isTerminal(status: RunStatus): boolean {
+  return TRANSITIONS[status].length === 0;
+}
+
+function statusesLeadingTo(to: RunStatus): RunStatus[] {
+  return (Object.keys(TRANSITIONS) as RunStatus[]).filter((from) => TRANSITIONS[from].includes(to));
+}
+
+/** Prisma's "no row matched the where clause": here, the run is gone or not in the expected status. */
+function isNoMatch(err: unknown): boolean {
+  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025';
+}
+
+export interface FinishedEpoch {
+  epoch: number;
+  step: number;
+  losses: Losses;
+  layers: LayerLosses;
+  elapsedMs: number;
+  previewSha256: string;
+}
+
+export interface StoredCheckpoint {
+  checkpoint: Checkpoint;
+  /** The epoch at whose end it was taken, and the run's elapsed time then. */
+  epoch: number;
+  elapsedMs: number;
+}
+
+// Checkpoints are stored as raw float32 bytes in the platform's byte order
+// (little-endian on every platform Node and TensorFlow.js run on).
+function floatBytes(values: Float32Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength) as Uint8Array<ArrayBuffer>;
+}
+
+function bytesFloats(bytes: Uint8Array): Float32Array {
+  // A copy: Float32Array needs 4-byte alignment, which the driver's buffer need not have.
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+/** A large checkpoint is slow to write through PGlite's adapter (~0.6 s per MiB); allow for it. */
+const EPOCH_TRANSACTION_TIMEOUT_MS = 120_000;
+
+export class RunLifecycle {
+  constructor(private readonly prisma: PrismaClient, private readonly events: RunEventBus) {}
+
+  /** Moves the run to `to` if its current status allows; null when it does not (or the run is gone). */
+  private async transition(runId: string, to: RunStatus, fields: Prisma.RunUpdateInput = {}): Promise<RunRecord | null> {
+    const at = new Date();
+    let row;
+    try {
+      row = await this.prisma.run.update({
+        where: { id: runId, status: { in: statusesLeadingTo(to) } },
+        data: { ...fields, status: to, eventSeq: { increment: 1 }, ...(to === 'RUNNING' ? { startedAt: at } : { finishedAt: at }) },
+        include: RUN_INCLUDE,
+      });
+    } catch (err) {
+      if (isNoMatch(err)) return null;
+      throw err;
+    }
+    const run = toRunRecord(row);
+    this.events.publish({ type: 'status', runId, seq: run.eventSeq, status: to, error: run.error, at });
+    return run;
+  }
+
+  /** `engine` is null when no engine could be started (the run then fails with the reason). */
+  start(runId: string, engine: { backend: string; device: string } | null): Promise<RunRecord | null> {
+    return this.transition(runId, 'RUNNING', { backend: engine?.backend, device: engine?.device });
+  }
+
+  /** The result image must be stored before this is called. */
+  succeed(runId: string, resultSha256: string): Promise<RunRecord | null> {
+    return this.transition(runId, 'SUCCEEDED', { result: { connect: { sha256: resultSha256 } } });
+  }
+
+  fail(runId: string, reason: string): Promise<RunRecord | null> {
+    return this.transition(runId, 'FAILED', { error: reason });
+  }
+
+  cancel(runId: string): Promise<RunRecord | null> {
+    return this.transition(runId, 'CANCELED');
+  }
+
+  /**
+   * Stores a finished epoch, then the checkpoint taken at its end, in one
+   * transaction (so neither is ever stored without the other), then publishes
+   * the epoch's event. The preview image must be stored already. Null, with
+   * nothing written, when the run is no longer RUNNING (cancelled, deleted).
+   */
+  async recordEpoch(runId: string, epoch: FinishedEpoch, checkpoint: Checkpoint): Promise<EpochRecord | null> {
+    let row;
+    try {
+      row = await this.prisma.$transaction(async (tx) => {
+        const { eventSeq } = await tx.run.update({
+          where: { id: runId, status: 'RUNNING' },
+          data: { currentEpoch: epoch.epoch, eventSeq: { increment: 1 } },
+          select: { eventSeq: true },
+        });
+        const created = await tx.runEpoch.create({
+          data: {
+            runId,
+            epoch: epoch.epoch,
+            step: epoch.step,
+            totalLoss: epoch.losses.total,
+            contentLoss: epoch.losses.content,
+            styleLoss: epoch.losses.style,
+            totalVariationLoss: epoch.losses.totalVariation,
+            layerLosses: epoch.layers as unknown as Prisma.InputJsonObject,
+            elapsedMs: Math.round(epoch.elapsedMs),
+            previewSha256: epoch.previewSha256,
+            eventSeq,
+          },
+        });
+        const state = {
+          epoch: epoch.epoch,
+          step: checkpoint.step,
+          scale: checkpoint.scale,
+          width: checkpoint.width,
+          height: checkpoint.height,
+          image: floatBytes(checkpoint.image),
+          adamM: floatBytes(checkpoint.m),
+          adamV: floatBytes(checkpoint.v),
+        };
+        await tx.runCheckpoint.upsert({ where: { runId }, create: { runId, ...state }, update: state });
+        return created;
+      }, { timeout: EPOCH_TRANSACTION_TIMEOUT_MS });
+    } catch (err) {
+      if (isNoMatch(err)) return null;
+      throw err;
+    }
+    const record = toEpochRecord(row);
+    this.events.publish({ type: 'epoch', runId, seq: record.seq, epoch: record });
+    return record;
+  }
+
+  async latestCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
+    const row = await this.prisma.runCheckpoint.findUnique({ where: { runId } });
+    if (!row) return null;
+    const { elapsedMs } = await this.prisma.runEpoch.findUniqueOrThrow({
+      where: { runId_epoch: { runId, epoch: row.epoch } },
+      select: { elapsedMs: true },
+    });
+    return {
+      epoch: row.epoch,
+      elapsedMs,
+      checkpoint: {
+        step: row.step,
+        scale: row.scale,
+        width: row.width,
+        height: row.height,
+        image: bytesFloats(row.image),
+        m: bytesFloats(row.adamM),
+        v: bytesFloats(row.adamV),
+      },
+    };
+  }
+}

@@ -1,0 +1,53 @@
+import type { TransferParams } from '../engine/params.js';
+import type { LayerLosses } from '../engine/types.js';
+import type { Prisma } from '../storage/generated/client.js';
+import type { EpochRecord, RunRecord } from './types.js';
+
+/** What to read with a run so it can be turned into a RunRecord. */
+export const RUN_INCLUDE = {
+  styles: { select: { imageSha256: true }, orderBy: { position: 'asc' } },
+} as const satisfies Prisma.RunInclude;
+
+type RunRow = Prisma.RunGetPayload<{ include: typeof RUN_INCLUDE }>;
+type EpochRow = Prisma.RunEpochGetPayload<object>;
+
+export function toRunRecord(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    ownerId: row.ownerId,
+    idempotencyKey: row.idempotencyKey,
+    status: row.status,
+    params: row.params as unknown as TransferParams,
+    seed: row.seed,
+    contentImage: row.contentSha256,
+    styleImages: row.styles.map((s) => s.imageSha256),
+    backend: row.backend,
+    device: row.device,
+    createdAt: row.createdAt,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+    error: row.error,
+    currentEpoch: row.currentEpoch,
+    resultImage: row.resultSha256,
+    eventSeq: row.eventSeq,
+  };
+}
+
+export function toEpochRecord(row: EpochRow): EpochRecord {
+  return {
+    runId: row.runId,
+    epoch: row.epoch,
+    step: row.step,
+    losses: {
+      total: row.totalLoss,
+      content: row.contentLoss,
+      style: row.styleLoss,
+      totalVariation: row.totalVariationLoss,
+    },
+    layers: row.layerLosses as unknown as LayerLosses,
+    elapsedMs: row.elapsedMs,
+    previewImage: row.previewSha256,
+    seq: row.eventSeq,
+    createdAt: row.createdAt,
+  };
+}

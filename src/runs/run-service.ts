@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import { ParamError, resolveParams, type TransferParams } from '../engine/params.js';
+import type { RunQueue } from '../queue/run-queue.js';
+import { Prisma, type PrismaClient } from '../storage/generated/client.js';
+import { deleteUnusedImages } from '../storage/images.js';
+import type { RunEventBus } from './events.js';
+import { isTerminal, type RunLifecycle } from './lifecycle.js';
+import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
+import type { EpochRecord, RunRecord, RunStatus, StartRunInput } from './types.js';
+
+export interface RunPage {
+  runs: RunRecord[];
+  /** Whether runs older than the last one returned exist. */
+  hasMore: boolean;
+}
+
+export interface ListRunsOptions {
+  /** How many, newest first (1..100; default 20). */
+  first?: number;
+  /** Continue after this run id (the last of the previous page). */
+  after?: string | null;
+  ownerId?: string | null;
+  /** Only runs in this status. */
+  status?: RunStatus | null;
+}
+
+const MAX_PAGE = 100;
+
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+}
+
+/**
+ * What the API layer calls: creates runs (validated before anything is
+ * written), reads, cancels and deletes them. Workers take the runs from the
+ * queue; their progress arrives as events (see `events`).
+ */
+export class RunService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly queue: RunQueue,
+    private readonly lifecycle: RunLifecycle,
+    readonly events: RunEventBus,
+  ) {}
+
+  /**
+   * Validates, stores and queues a run. With an idempotency key already used,
+   * returns that run (`created: false`) and queues nothing.
+   * Throws ParamError naming the field for invalid parameters or unknown images.
+   */
+  async startRun(input: StartRunInput): Promise<{ run: RunRecord; created: boolean }> {
+    const params = resolveParams(input.params ?? {});
+    this.checkStyles(input.styleImages, params);
+    if (input.idempotencyKey) {
+      const existing = await this.findByIdempotencyKey(input.idempotencyKey);
+      if (existing) return { run: existing, created: false };
+    }
+    await this.checkImagesExist(input);
+
+    let row;
+    try {
+      row = await this.prisma.run.create({
+        data: {
+          jobId: randomUUID(),
+          ownerId: input.ownerId ?? null,
+          idempotencyKey: input.idempotencyKey || null,
+          params: params as unknown as Prisma.InputJsonObject,
+          seed: params.seed,
+          // The creation is the run's first event.
+          eventSeq: 1,
+          content: { connect: { sha256: input.contentImage } },
+          styles: { create: input.styleImages.map((sha256, position) => ({ position, image: { connect: { sha256 } } })) },
+        },
+        include: RUN_INCLUDE,
+      });
+    } catch (err) {
+      // Two requests with one idempotency key at once: the other one created it.
+      if (input.idempotencyKey && isUniqueViolation(err)) {
+        const existing = await this.findByIdempotencyKey(input.idempotencyKey);
+        if (existing) return { run: existing, created: false };
+      }
+      throw err;
+    }
+    // Queued after the row is committed; a crash in between is mended when a worker starts (OptimisationWorker.recover).
+    await this.queue.enqueue(row.jobId, row.id);
+    const run = toRunRecord(row);
+    this.events.publish({ type: 'status', runId: run.id, seq: run.eventSeq, status: run.status, error: null, at: run.createdAt });
+    return { run, created: true };
+  }
+
+  async getRun(id: string): Promise<RunRecord | null> {
+    const row = await this.prisma.run.findUnique({ where: { id }, include: RUN_INCLUDE });
+    return row && toRunRecord(row);
+  }
+
+  /** Newest first; `after` is the id of the last run of the previous page. */
+  async listRuns(options: ListRunsOptions = {}): Promise<RunPage> {
+    const first = options.first ?? 20;
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw new ParamError('first', `must be an integer in 1..${MAX_PAGE}`);
+    const found = await this.prisma.run.findMany({
+      where: {
+        ...(options.ownerId === undefined ? {} : { ownerId: options.ownerId }),
+        ...(options.status ? { status: options.status } : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      // Not `skip: 1`: under a status filter the cursor run itself may no longer match (its status changed),
+      // and skipping would then drop a run that does; it is left out by id instead.
+      ...(options.after ? { cursor: { id: options.after } } : {}),
+      take: first + 2,
+      include: RUN_INCLUDE,
+    });
+    const rows = found.filter((row) => row.id !== options.after);
+    return { runs: rows.slice(0, first).map(toRunRecord), hasMore: rows.length > first };
+  }
+
+  /** The stored epochs of a run, in order (what a late subscriber replays before live events). */
+  async listEpochs(runId: string): Promise<EpochRecord[]> {
+    const rows = await this.prisma.runEpoch.findMany({ where: { runId }, orderBy: { epoch: 'asc' } });
+    return rows.map(toEpochRecord);
+  }
+
+  /** How many queued runs are ahead of this one (0: next); null unless it is QUEUED. */
+  async queuePosition(runId: string): Promise<number | null> {
+    const run = await this.prisma.run.findUnique({ where: { id: runId }, select: { status: true, createdAt: true } });
+    if (run?.status !== 'QUEUED') return null;
+    return this.prisma.run.count({ where: { status: 'QUEUED', createdAt: { lt: run.createdAt } } });
+  }
+
+  /**
+   * Cancels a QUEUED or RUNNING run; a running one stops within one step (its
+   * worker follows the CANCELED event). A finished run comes back unchanged;
+   * null when there is no such run.
+   */
+  async cancelRun(id: string): Promise<RunRecord | null> {
+    const canceled = await this.lifecycle.cancel(id);
+    if (!canceled) return this.getRun(id);
+    // A job not taken yet would only be skipped by the worker: drop it now.
+    await this.queue.cancel((await this.prisma.run.findUniqueOrThrow({ where: { id }, select: { jobId: true } })).jobId);
+    return canceled;
+  }
+
+  /** Deletes a run (cancelling it first), its epochs and checkpoint, and the images no other run uses. */
+  async deleteRun(id: string): Promise<boolean> {
+    const run = await this.getRun(id);
+    if (!run) return false;
+    if (!isTerminal(run.status)) await this.cancelRun(id);
+    return this.prisma.$transaction(async (tx) => {
+      const previews = await tx.runEpoch.findMany({ where: { runId: id }, select: { previewSha256: true } });
+      const { count } = await tx.run.deleteMany({ where: { id } });
+      const images = [run.contentImage, ...run.styleImages, ...previews.map((p) => p.previewSha256)];
+      if (run.resultImage) images.push(run.resultImage);
+      await deleteUnusedImages(tx, [...new Set(images)]);
+      return count > 0;
+    });
+  }
+
+  private async findByIdempotencyKey(key: string): Promise<RunRecord | null> {
+    const row = await this.prisma.run.findUnique({ where: { idempotencyKey: key }, include: RUN_INCLUDE });
+    return row && toRunRecord(row);
+  }
+
+  private checkStyles(styleImages: string[], params: TransferParams): void {
+    if (styleImages.length === 0) throw new ParamError('styleImages', 'needs at least one style image');
+    if (params.styleBlend && params.styleBlend.length !== styleImages.length) {
+      throw new ParamError('styleBlend', `has ${params.styleBlend.length} weights for ${styleImages.length} style images`);
+    }
+  }
+
+  private async checkImagesExist(input: StartRunInput): Promise<void> {
+    const wanted = [input.contentImage, ...input.styleImages];
+    const found = new Set((await this.prisma.image.findMany({
+      where: { sha256: { in: wanted } },
+      select: { sha256: true },
+    })).map((image) => image.sha256));
+    if (!found.has(input.contentImage)) throw new ParamError('contentImage', 'no stored image has this id');
+    input.styleImages.forEach((sha256, i) => {
+      if (!found.has(sha256)) throw new ParamError(`styleImages[${i}]`, 'no stored image has this id');
+    });
+  }
+}

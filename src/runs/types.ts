@@ -1,0 +1,63 @@
+import type { TransferParams } from '../engine/params.js';
+import type { LayerLosses, Losses } from '../engine/types.js';
+import type { RunStatus } from '../storage/generated/enums.js';
+
+export type { RunStatus };
+
+/** A run as the service hands it out. Image fields are SHA-256 ids of stored images. */
+export interface RunRecord {
+  id: string;
+  ownerId: string | null;
+  idempotencyKey: string | null;
+  status: RunStatus;
+  /** Every parameter, defaults filled in. */
+  params: TransferParams;
+  seed: number;
+  contentImage: string;
+  /** In the order given. */
+  styleImages: string[];
+  backend: string | null;
+  device: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  error: string | null;
+  /** The last epoch stored, 0 before the first; out of `params.epochs`. */
+  currentEpoch: number;
+  resultImage: string | null;
+  /** Sequence number of the run's latest event. */
+  eventSeq: number;
+}
+
+export interface EpochRecord {
+  runId: string;
+  /** 1-based. */
+  epoch: number;
+  /** Optimisation steps taken by the end of this epoch. */
+  step: number;
+  losses: Losses;
+  layers: LayerLosses;
+  /** Optimisation time from the run's start to the end of this epoch, over restarts. */
+  elapsedMs: number;
+  previewImage: string;
+  /** The sequence number this epoch's event was published with. */
+  seq: number;
+  createdAt: Date;
+}
+
+/** What happens to a run, in order: `seq` rises by one with each event of the run. */
+export type RunEvent =
+  | { type: 'status'; runId: string; seq: number; status: RunStatus; error: string | null; at: Date }
+  | { type: 'epoch'; runId: string; seq: number; epoch: EpochRecord };
+
+export interface StartRunInput {
+  /** SHA-256 id of a stored image. */
+  contentImage: string;
+  /** SHA-256 ids of stored images; at least one. */
+  styleImages: string[];
+  /** Missing fields take their defaults. */
+  params?: Partial<TransferParams>;
+  /** A retried request with the same key gets the first run back instead of a second one. */
+  idempotencyKey?: string | null;
+  ownerId?: string | null;
+}

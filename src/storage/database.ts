@@ -1,0 +1,108 @@
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { DatabaseConfig } from '../config.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { PrismaClient } from './generated/client.js';
+import { applyMigrations } from './migrations.js';
+
+/**
+ * Plain SQL beside Prisma: what migrations and pg-boss need. As with
+ * node-postgres, text without values may hold several statements (a script);
+ * the rows are those of the last.
+ */
+export interface SqlSession {
+  query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: Row[] }>;
+}
+
+export interface Database {
+  kind: DatabaseConfig['kind'];
+  prisma: PrismaClient;
+  /** Shares Prisma's connection(s): PGlite's single one, or the server pool. */
+  sql: SqlSession;
+  /** Runs `fn` on one connection held throughout (session-level advisory locks need that). */
+  withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const lock = lockDataDir(dataDir);
+  try {
+    const pglite = await PGlite.create({ dataDir });
+    // PGlite has one connection: Prisma, pg-boss and migrations all share this instance.
+    const sql: SqlSession = {
+      async query<Row>(text: string, values?: unknown[]) {
+        if (values?.length) return pglite.query<Row>(text, values);
+        const results = await pglite.exec(text);
+        return { rows: (results.at(-1)?.rows ?? []) as Row[] };
+      },
+    };
+    const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+    return {
+      kind: 'pglite',
+      prisma,
+      sql,
+      withSession: (fn) => fn(sql),
+      async close() {
+        try {
+          await prisma.$disconnect();
+          await pglite.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+function openPostgres(url: string): Database {
+  const pool = new pg.Pool({ connectionString: url });
+  // An idle client that loses its server (restart, network) must not crash the process.
+  pool.on('error', (err) => console.error('stylegraph: idle database connection failed:', err.message));
+  const sessionOf = (client: pg.Pool | pg.PoolClient): SqlSession => ({
+    async query<Row>(text: string, values?: unknown[]) {
+      const result: pg.QueryResult | pg.QueryResult[] = await client.query(text, values);
+      // A script of several statements gives one result per statement.
+      const last = Array.isArray(result) ? result.at(-1) : result;
+      return { rows: (last?.rows ?? []) as Row[] };
+    },
+  });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: 'postgres',
+    prisma,
+    sql: sessionOf(pool),
+    async withSession(fn) {
+      const client = await pool.connect();
+      try {
+        return await fn(sessionOf(client));
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * Opens the configured database and brings its schema up to date: the
+ * embedded PGlite in a data directory (created on first use), or a PostgreSQL
+ * server named by DATABASE_URL.
+ */
+export async function openDatabase(config: DatabaseConfig, migrationsDir: string): Promise<Database> {
+  const db = config.kind === 'pglite' ? await openPglite(config.dataDir) : openPostgres(config.url);
+  try {
+    await applyMigrations(db, migrationsDir);
+    return db;
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

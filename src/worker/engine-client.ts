@@ -1,0 +1,96 @@
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { EngineEpoch, EngineJob, FromEngine, ToEngine } from './engine-protocol.js';
+
+const THREAD_SCRIPT = path.join(__dirname, 'engine-thread.js');
+
+/** A job ended because its signal was aborted; `reason` is the signal's reason. */
+export class EngineAborted extends Error {
+  constructor(readonly reason: unknown) {
+    super('the engine job was aborted');
+    this.name = 'EngineAborted';
+  }
+}
+
+/**
+ * The worker's side of one engine thread. Runs one job at a time; epochs are
+ * handed to `onEpoch` one after another, each after the previous one's
+ * promise has settled, while the thread computes on.
+ */
+export class EngineClient {
+  private busy = false;
+  private exited = false;
+  private listener: ((message: FromEngine) => void) | undefined;
+  private onExit: ((error: Error) => void) | undefined;
+
+  private constructor(private readonly thread: Worker, readonly backend: string, readonly device: string) {
+    thread.on('message', (message: FromEngine) => this.listener?.(message));
+    thread.on('exit', (code) => {
+      this.exited = true;
+      this.onExit?.(new Error(`the engine thread exited (code ${code})`));
+    });
+  }
+
+  /** Starts a thread, which picks a backend and loads VGG19 before it is ready. */
+  static start(): Promise<EngineClient> {
+    const thread = new Worker(THREAD_SCRIPT);
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number) => fail(new Error(`the engine thread exited (code ${code}) before it was ready`));
+      const onMessage = (message: FromEngine) => {
+        // Only our own listeners: Worker keeps internal ones (removeAllListeners would stop its port).
+        thread.off('error', fail).off('exit', onExit);
+        if (message.type === 'ready') resolve(new EngineClient(thread, message.backend, message.device));
+        else fail(new Error(message.type === 'failed' ? message.message : `unexpected ${message.type} from the engine thread`));
+      };
+      const fail = (err: Error) => {
+        void thread.terminate();
+        reject(err);
+      };
+      thread.once('error', fail).once('exit', onExit).once('message', onMessage);
+    });
+  }
+
+  get usable(): boolean {
+    return !this.exited;
+  }
+
+  /** Runs a job to its end. Rejects with EngineAborted when `signal` stops it, else with the engine's error. */
+  run(job: EngineJob, onEpoch: (epoch: EngineEpoch) => Promise<void>, signal: AbortSignal): Promise<void> {
+    if (this.busy || this.exited) throw new Error('engine thread is busy or gone');
+    this.busy = true;
+    let epochs = Promise.resolve();
+    const send = (message: ToEngine) => this.thread.postMessage(message);
+    const abort = () => send({ type: 'abort' });
+    return new Promise<void>((resolve, reject) => {
+      const settle = (error?: unknown) => {
+        // Epochs already received are handled before the job settles.
+        epochs.then(() => {
+          if (signal.aborted) reject(new EngineAborted(signal.reason));
+          else if (error) reject(error);
+          else resolve();
+        }, reject);
+      };
+      this.onExit = settle;
+      this.listener = (message) => {
+        if (message.type === 'epoch') {
+          epochs = epochs.then(() => onEpoch(message.epoch));
+          // A failing epoch handler (the database, say) ends the job.
+          epochs.catch(abort);
+        } else if (message.type === 'finished') settle();
+        else if (message.type === 'failed') settle(new Error(message.message));
+      };
+      send({ type: 'run', job });
+      if (signal.aborted) abort();
+      else signal.addEventListener('abort', abort, { once: true });
+    }).finally(() => {
+      signal.removeEventListener('abort', abort);
+      this.listener = undefined;
+      this.onExit = undefined;
+      this.busy = false;
+    });
+  }
+
+  async terminate(): Promise<void> {
+    await this.thread.terminate();
+  }
+}

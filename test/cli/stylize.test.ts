@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { REPO_ROOT, sharedImagePath, VGG19_PATH } from '../helpers/shared-data';
+
+const run = promisify(execFile);
+const BIN = path.join(REPO_ROOT, 'bin/stylegraph.js');
+
+async function stylegraph(args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, STYLEGRAPH_VGG19: VGG19_PATH, STYLEGRAPH_BACKEND: 'wasm', ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('stylegraph stylize', () => {
+  let dir: string;
+  let content: string;
+  let style: string;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'stylegraph-cli-'));
+    content = path.join(dir, 'content.png');
+    style = path.join(dir, 'style.jpg');
+    await sharp(sharedImagePath('tubingen.jpg')).resize(32, 32, { fit: 'inside' }).toFile(content);
+    await sharp(sharedImagePath('the_scream.jpg')).resize(32, 32, { fit: 'inside' }).toFile(style);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('prints one JSON object per epoch and nothing else on stdout, and writes the PNG', async () => {
+    const output = path.join(dir, 'out.png');
+    const result = await stylegraph(['stylize', content, style, '-o', output, '--max-dim', '32', '--epochs', '3', '--steps-per-epoch', '2', '--json', '--save-every', '2']);
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(lines.map((l) => [l.epoch, l.step]), [[1, 2], [2, 4], [3, 6]]);
+    for (const line of lines) {
+      for (const key of ['total', 'content', 'style', 'tv', 'ms']) assert.equal(typeof line[key], 'number', key);
+      assert.ok(Math.abs(line.total - (line.content + line.style + line.tv)) <= 1e-4 * line.total);
+    }
+    assert.match(result.stderr, /backend wasm on CPU \(WebAssembly/);
+    const written = await sharp(await readFile(output)).metadata();
+    assert.deepEqual([written.format, written.width, written.height], ['png', 32, 24]);
+    assert.equal((await sharp(path.join(dir, 'out-epoch2.png')).metadata()).width, 32);
+  });
+
+  it('names the flag of a bad parameter and exits 2 without running', async () => {
+    const result = await stylegraph(['stylize', content, style, '-o', path.join(dir, 'x.png'), '--epochs', '0']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--epochs: must be at least 1/);
+    const notNumber = await stylegraph(['stylize', content, style, '-o', path.join(dir, 'x.png'), '--lr', 'fast']);
+    assert.equal(notNumber.code, 2);
+    assert.match(notNumber.stderr, /--lr: "fast" is not a number/);
+  });
+
+  it('says which file is not an image', async () => {
+    const bogus = path.join(dir, 'notes.png');
+    await writeFile(bogus, 'not an image at all');
+    const result = await stylegraph(['stylize', bogus, style, '-o', path.join(dir, 'x.png')]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /notes\.png: .*not an image/i);
+  });
+
+  it('says how to get the weights when there are none', async () => {
+    const result = await stylegraph(['stylize', content, style, '-o', path.join(dir, 'x.png')], {
+      STYLEGRAPH_VGG19: '', STYLEGRAPH_CACHE_DIR: path.join(dir, 'empty-cache'),
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /stylegraph weights fetch/);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+  });
+});

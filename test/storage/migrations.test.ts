@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { MIGRATIONS_DIR } from '../../src/config.js';
+import { openDatabase } from '../../src/storage/database.js';
+import { migrationDiff, SCHEMA_PATH } from '../../src/storage/migration-tool.js';
+import { applyMigrations, readMigrations } from '../../src/storage/migrations.js';
+import { DATABASE_KINDS, freshDatabase } from '../helpers/databases.js';
+
+describe('schema.prisma and prisma/migrations', () => {
+  test('agree (create a migration with npm run db:migrate:create -- <name>)', async () => {
+    const drift = await migrationDiff(fs.readFileSync(SCHEMA_PATH, 'utf8'), MIGRATIONS_DIR);
+    assert.equal(drift, null, `missing migration:\n${drift}`);
+  });
+
+  test('a change to the schema without a migration is drift', async () => {
+    const changed = fs.readFileSync(SCHEMA_PATH, 'utf8').replace('  error          String?', '  error          String?\n  note String?');
+    const drift = await migrationDiff(changed, MIGRATIONS_DIR);
+    assert.match(drift ?? '', /ALTER TABLE "runs" ADD COLUMN\s+"note" TEXT/);
+  });
+});
+
+for (const kind of DATABASE_KINDS) {
+  describe(`migrations at start-up on ${kind}`, () => {
+    test('apply once, are recorded as Prisma records them, and the next start applies nothing', async () => {
+      const database = await freshDatabase(kind);
+      try {
+        const db = await openDatabase(database.config, MIGRATIONS_DIR);
+        try {
+          const { rows } = await db.sql.query<{ migration_name: string; checksum: string }>('SELECT migration_name, checksum FROM "_prisma_migrations"');
+          assert.deepEqual(rows.map((r) => [r.migration_name, r.checksum]), readMigrations(MIGRATIONS_DIR).map((m) => [m.name, m.checksum]));
+          assert.deepEqual(await applyMigrations(db, MIGRATIONS_DIR), []);
+        } finally {
+          await db.close();
+        }
+      } finally {
+        await database.drop();
+      }
+    });
+
+    test('an edited migration is refused', async () => {
+      const database = await freshDatabase(kind);
+      const edited = fs.mkdtempSync(path.join(os.tmpdir(), 'stylegraph-migrations-'));
+      try {
+        await (await openDatabase(database.config, MIGRATIONS_DIR)).close();
+        fs.cpSync(MIGRATIONS_DIR, edited, { recursive: true });
+        const first = readMigrations(edited)[0].name;
+        fs.appendFileSync(path.join(edited, first, 'migration.sql'), '\n-- edited\n');
+        await assert.rejects(openDatabase(database.config, edited), /was edited after it was applied/);
+      } finally {
+        fs.rmSync(edited, { recursive: true, force: true });
+        await database.drop();
+      }
+    });
+  });
+}
+
+test('several processes starting at once on a server migrate once', async () => {
+  const database = await freshDatabase('postgres');
+  try {
+    const dbs = await Promise.all(Array.from({ length: 4 }, () => openDatabase(database.config, MIGRATIONS_DIR)));
+    const { rows } = await dbs[0].sql.query<{ n: number }>('SELECT count(*)::int AS n FROM "_prisma_migrations"');
+    assert.equal(rows[0].n, readMigrations(MIGRATIONS_DIR).length);
+    await Promise.all(dbs.map((db) => db.close()));
+  } finally {
+    await database.drop();
+  }
+});

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { describe, test } from 'node:test';
+import { DATABASE_KINDS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
+import { eventsUntilFinished, startTestService } from '../helpers/service.js';
+
+const CHILD = path.join(__dirname, '..', 'helpers', 'service-process.js');
+const PARAMS = { maxDim: 24, epochs: 6, stepsPerEpoch: 4, seed: 11 };
+
+type Line = { start?: { id: string; status: string; currentEpoch: number }; event?: { type: string; status?: string; epoch?: { epoch: number } } };
+
+/** Runs the service in a child; `interrupt` is sent after the second epoch. Resolves with its lines and exit. */
+function runChild(database: TestDatabase, interrupt?: NodeJS.Signals): Promise<{ lines: Line[]; code: number | null; signal: NodeJS.Signals | null }> {
+  const child = spawn(process.execPath, [CHILD, JSON.stringify(PARAMS)], {
+    env: { ...process.env, ...database.env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: Line[] = [];
+  let epochs = 0;
+  readline.createInterface({ input: child.stdout }).on('line', (text) => {
+    const line = JSON.parse(text) as Line;
+    lines.push(line);
+    if (line.event?.type === 'epoch' && ++epochs === 2 && interrupt) child.kill(interrupt);
+  });
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ lines, code, signal })));
+}
+
+for (const kind of DATABASE_KINDS) {
+  describe(`restart safety on ${kind}`, () => {
+    for (const interrupt of ['SIGKILL', 'SIGTERM'] as const) {
+      test(`a run interrupted by ${interrupt} after its second epoch resumes, stores every epoch once and ends with the same image`, async () => {
+        const database = await freshDatabase(kind);
+        try {
+          const first = await runChild(database, interrupt);
+          if (interrupt === 'SIGKILL') assert.equal(first.signal, 'SIGKILL');
+          else assert.equal(first.code, 0, 'a SIGTERM shutdown exits cleanly');
+
+          const second = await runChild(database);
+          assert.equal(second.code, 0);
+          const start = second.lines[0].start!;
+          assert.equal(start.status, 'RUNNING', 'the interrupted run was left RUNNING');
+          assert.ok(start.currentEpoch >= 2 && start.currentEpoch < PARAMS.epochs, `interrupted at epoch ${start.currentEpoch}`);
+          const resumedEpochs = second.lines.flatMap((l) => l.event?.epoch ? [l.event.epoch.epoch] : []);
+          assert.equal(resumedEpochs[0], start.currentEpoch + 1, 'resumed after its last checkpoint');
+
+          // The same inputs run uninterrupted in the same database give the same final image (same bytes, same id).
+          const service = await startTestService(kind, { database });
+          try {
+            const run = (await service.runs.getRun(start.id))!;
+            assert.equal(run.status, 'SUCCEEDED');
+            const epochs = await service.runs.listEpochs(run.id);
+            assert.deepEqual(epochs.map((e) => e.epoch), [1, 2, 3, 4, 5, 6]);
+            const seqs = epochs.map((e) => e.seq);
+            assert.deepEqual([...seqs].sort((a, b) => a - b), seqs, 'epoch events numbered in order across the restart');
+            const again = (await service.runs.startRun({ contentImage: run.contentImage, styleImages: run.styleImages, params: PARAMS })).run;
+            await eventsUntilFinished(service, again.id);
+            const reference = (await service.runs.getRun(again.id))!;
+            assert.equal(reference.status, 'SUCCEEDED');
+            assert.equal(run.resultImage, reference.resultImage, 'the resumed run\'s final image equals the uninterrupted one');
+          } finally {
+            await service.stop();
+          }
+        } finally {
+          await database.drop();
+        }
+      });
+    }
+  });
+}
