@@ -1,0 +1,42 @@
+/**
+ * `npm run bench`: engine speed and memory on the active backend, as tables;
+ * `npm run bench -- --json` prints one JSON object a line instead.
+ * Options: --only optimise|fast, --sizes 64,128,256 (optimisation),
+ * --fast-sizes 128,256,512, --steps N, --preset NAME.
+ * Weights: STYLEGRAPH_VGG19 and STYLEGRAPH_FAST_STYLE_MODELS (or the cache).
+ */
+import { parseArgs } from 'node:util';
+import { initBackend } from '../src/engine';
+import { report } from './common';
+import { benchmarkOptimisation } from './engine';
+import { benchmarkFastStyle } from './fast-style';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    sizes: { type: 'string', default: '64,128,256' },
+    'fast-sizes': { type: 'string', default: '128,256,512' },
+    steps: { type: 'string', default: '5' },
+    preset: { type: 'string' },
+  },
+});
+const numbers = (text: string) => text.split(',').map(Number);
+
+async function main() {
+  const backend = await initBackend();
+  const json = values.json!;
+  if (!json) console.log(`backend ${backend.backend} on ${backend.device}; medians of ${values.steps} runs`);
+  if (values.only !== 'fast') {
+    report('Gatys optimisation (step = forward + input gradient + Adam)',
+      await benchmarkOptimisation(backend, numbers(values.sizes!), Number(values.steps)), json);
+  }
+  if (values.only !== 'optimise') {
+    report('Feed-forward fast style', await benchmarkFastStyle(backend, numbers(values['fast-sizes']!), Number(values.steps), values.preset), json);
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
