@@ -1,4 +1,6 @@
 import { loadConfig, MIGRATIONS_DIR, ROLES, type Config, type Role } from '../config.js';
+import { loadApiConfig } from '../http/config.js';
+import { startApiServer, type ApiServer } from '../http/server.js';
 import { RunQueue } from '../queue/run-queue.js';
 import { RunEventBus } from '../runs/events.js';
 import { RunLifecycle } from '../runs/lifecycle.js';
@@ -14,7 +16,10 @@ const USAGE = `Usage: stylegraph serve [--role api|worker|all]
 
 Environment: STYLEGRAPH_DATA_DIR (embedded database, default ./data),
 DATABASE_URL (postgresql://... to use a PostgreSQL server instead),
-STYLEGRAPH_WORKER_CONCURRENCY (runs at once per worker, default 1).`;
+STYLEGRAPH_WORKER_CONCURRENCY (runs at once per worker, default 1),
+PORT (default 4000), HOST (default 127.0.0.1), STYLEGRAPH_PUBLIC_URL (base of
+image URLs), STYLEGRAPH_MAX_IMAGE_BYTES, STYLEGRAPH_MAX_IMAGE_PIXELS,
+STYLEGRAPH_MAX_DIM, STYLEGRAPH_MAX_STEPS (limits on what clients may ask for).`;
 
 /** A started service: what the API layer (next) builds on, and how to stop it. */
 export interface Service {
@@ -72,13 +77,24 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
+  // Read before anything starts, so that a bad PORT or limit fails at once.
+  const apiConfig = role === 'worker' ? undefined : loadApiConfig();
   const service = await startService(config, role);
-  console.log(`stylegraph: serving (role ${role}) on ${describe(config)}`);
+  let api: ApiServer | undefined;
+  try {
+    api = apiConfig && (await startApiServer(service, apiConfig));
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
+  console.log(`stylegraph: serving (role ${role}) on ${describe(config)}${api ? `; GraphQL at ${api.url}/graphql` : ''}`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
   console.log(`stylegraph: ${signal}: stopping; running runs resume from their last checkpoint at the next start`);
+  // The API reads the database: it closes first.
+  await api?.close();
   await service.stop();
   return 0;
 }

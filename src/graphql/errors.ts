@@ -1,0 +1,34 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { ParamError } from '../engine/params.js';
+
+/** Something the client named by id does not exist: `extensions.code` NOT_FOUND. */
+export class NotFoundError extends Error {
+  constructor(what: string, id: string) {
+    super(`no ${what} has id "${id}"`);
+    this.name = 'NotFoundError';
+  }
+}
+
+/**
+ * The one place that turns what services throw into what clients see, for
+ * HTTP (Apollo's formatError) and WebSocket (graphql-ws's onNext) alike:
+ * ParamError -> BAD_USER_INPUT naming the field, NotFoundError -> NOT_FOUND,
+ * anything unexpected -> INTERNAL_SERVER_ERROR without its details (logged here).
+ */
+export function formatApiError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  const { message, locations, path } = formatted;
+  if (original instanceof ParamError) {
+    return { message: original.message, locations, path, extensions: { code: 'BAD_USER_INPUT', field: original.field } };
+  }
+  if (original instanceof NotFoundError) {
+    return { message: original.message, locations, path, extensions: { code: 'NOT_FOUND' } };
+  }
+  // GraphQL's own errors (syntax, validation, coercion) and GraphQLErrors thrown on purpose are meant for clients.
+  if (original == null || original instanceof GraphQLError) {
+    const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+    return { message, locations, path, extensions };
+  }
+  console.error('stylegraph: request failed:', original);
+  return { message: 'Internal server error', locations, path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}

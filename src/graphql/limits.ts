@@ -1,0 +1,31 @@
+import { ParamError, type TransferParams } from '../engine/params.js';
+
+/** What one request may ask of this server; refused requests write nothing. */
+export interface ApiLimits {
+  /** Largest accepted image file, in bytes (after base64 decoding for data URLs). */
+  maxImageBytes: number;
+  /** Largest accepted width * height of an image, checked from its header before decoding. */
+  maxImagePixels: number;
+  /** Largest `maxDim` a run may ask for. */
+  maxDim: number;
+  /** Largest `epochs * stepsPerEpoch` a run may ask for. */
+  maxTotalSteps: number;
+}
+
+export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = Object.freeze({
+  maxImageBytes: 16 * 1024 * 1024,
+  maxImagePixels: 25_000_000,
+  maxDim: 2048,
+  maxTotalSteps: 10_000,
+});
+
+/** The server's own limits on top of the engine's validation (resolveParams). */
+export function checkRunLimits(params: TransferParams, limits: ApiLimits): void {
+  if (params.maxDim > limits.maxDim) {
+    throw new ParamError('maxDim', `must be at most ${limits.maxDim} on this server`);
+  }
+  const totalSteps = params.epochs * params.stepsPerEpoch;
+  if (totalSteps > limits.maxTotalSteps) {
+    throw new ParamError('epochs', `epochs x stepsPerEpoch is ${totalSteps}; this server allows at most ${limits.maxTotalSteps} steps per run`);
+  }
+}

@@ -1,0 +1,21 @@
+import { Args, Resolver, Root, Subscription } from 'type-graphql';
+import type { ApiContext } from '../context.js';
+import { openRunEventFeed } from '../run-event-feed.js';
+import { RunEventsArgs } from '../types/args.js';
+import { RunEvent } from '../types/run-event.js';
+
+@Resolver()
+export class RunEventsResolver {
+  @Subscription(() => RunEvent, {
+    description: 'The run\'s stored epochs after sinceEpoch (all of them for 0), then live events, in order; '
+      + 'completes after the run\'s final status (at once, after the replay, for a finished run).',
+    subscribe: ({ args, context }) => {
+      const { runId, sinceEpoch } = args as RunEventsArgs;
+      const ctx = context as ApiContext;
+      return openRunEventFeed(ctx.runService, ctx.runs, runId, sinceEpoch ?? 0);
+    },
+  })
+  runEvents(@Root() event: RunEvent, @Args(() => RunEventsArgs) _args: RunEventsArgs): RunEvent {
+    return event;
+  }
+}

@@ -1,0 +1,91 @@
+import { Arg, Args, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { TransferParams } from '../../engine/params.js';
+import type { RunRecord } from '../../runs/types.js';
+import type { StoredImage } from '../../storage/images.js';
+import type { ApiContext } from '../context.js';
+import { RunsArgs } from '../types/args.js';
+import { Image } from '../types/image.js';
+import { RunConnection } from '../types/run-connection.js';
+import { Run, RunEpoch, RunParams } from '../types/run.js';
+import { StartRunInput } from '../types/start-run-input.js';
+
+/** Images a run refers to cannot be deleted while it exists (foreign keys). */
+async function imageOf(ctx: ApiContext, id: string): Promise<StoredImage> {
+  return (await ctx.images.find(id))!;
+}
+
+@Resolver(() => Run)
+export class RunResolver {
+  @Query(() => Run, { nullable: true })
+  run(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<RunRecord | null> {
+    return ctx.runs.find(id);
+  }
+
+  @Query(() => RunConnection, { description: 'Runs, newest first.' })
+  runs(@Args(() => RunsArgs) args: RunsArgs, @Ctx() ctx: ApiContext): Promise<RunConnection> {
+    return ctx.runs.list(args);
+  }
+
+  @Mutation(() => Run, { description: 'Validates, stores and queues a run; refused input writes nothing.' })
+  startRun(@Arg('input', () => StartRunInput) input: StartRunInput, @Ctx() ctx: ApiContext): Promise<RunRecord> {
+    return ctx.runs.start(input);
+  }
+
+  @Mutation(() => Run, { description: 'Cancels a QUEUED or RUNNING run (a running one stops within a step); a finished run comes back as it is.' })
+  cancelRun(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<RunRecord> {
+    return ctx.runs.cancel(id);
+  }
+
+  @Mutation(() => Boolean, { description: 'Deletes a run (cancelling it first) and the images no other run uses; false when there was no such run.' })
+  deleteRun(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<boolean> {
+    return ctx.runs.delete(id);
+  }
+
+  @FieldResolver(() => Image)
+  contentImage(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<StoredImage> {
+    return imageOf(ctx, run.contentImage);
+  }
+
+  @FieldResolver(() => [Image], { description: 'In the order given.' })
+  styleImages(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<StoredImage[]> {
+    return Promise.all(run.styleImages.map((id) => imageOf(ctx, id)));
+  }
+
+  @FieldResolver(() => Image, { nullable: true, description: 'The final image, once SUCCEEDED.' })
+  resultImage(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<StoredImage> | null {
+    return run.resultImage ? imageOf(ctx, run.resultImage) : null;
+  }
+
+  @FieldResolver(() => [RunEpoch], { description: 'The finished epochs, in order.' })
+  async epochs(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<RunEpoch[]> {
+    return (await ctx.runs.epochs(run.id)).map(RunEpoch.from);
+  }
+
+  @FieldResolver(() => Int)
+  totalEpochs(@Root() run: RunRecord): number {
+    return run.params.epochs;
+  }
+
+  @FieldResolver(() => Float, { description: 'Finished epochs out of all, 0..1.' })
+  progress(@Root() run: RunRecord): number {
+    return run.currentEpoch / run.params.epochs;
+  }
+
+  @FieldResolver(() => Int, { nullable: true, description: 'How many queued runs are ahead of this one (0: next); null unless QUEUED.' })
+  queuePosition(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<number | null> {
+    return ctx.runs.queuePosition(run);
+  }
+
+  @FieldResolver(() => RunParams)
+  params(@Root() run: RunRecord): TransferParams {
+    return run.params;
+  }
+}
+
+@Resolver(() => RunEpoch)
+export class RunEpochResolver {
+  @FieldResolver(() => Image, { description: 'The image as it stood at the end of this epoch (PNG).' })
+  preview(@Root() epoch: RunEpoch, @Ctx() ctx: ApiContext): Promise<StoredImage> {
+    return imageOf(ctx, epoch.previewImage);
+  }
+}

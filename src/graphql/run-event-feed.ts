@@ -1,0 +1,88 @@
+import { isTerminal } from '../runs/lifecycle.js';
+import type { RunService } from '../runs/run-service.js';
+import type { RunEvent as BusEvent, RunRecord } from '../runs/types.js';
+import { EventChannel } from './event-channel.js';
+import { NotFoundError } from './errors.js';
+import type { RunsApi } from './runs-api.js';
+import { RunEvent } from './types/run-event.js';
+
+/**
+ * One subscriber's events of one run: the stored epochs after `sinceEpoch`,
+ * then live events, in sequence order and without duplicates, ending after
+ * the run's final status.
+ *
+ * No gap: the bus is subscribed to before anything is read, and what it
+ * delivers meanwhile is buffered; the replay is the stored epochs and the
+ * buffered events merged by sequence number, and afterwards only events
+ * numbered above the last one sent go out. A run already finished gets its
+ * final status (numbered as it was published) after the replay.
+ */
+export async function openRunEventFeed(
+  runs: RunService,
+  api: RunsApi,
+  runId: string,
+  sinceEpoch: number,
+): Promise<AsyncIterableIterator<RunEvent>> {
+  let deliver: ((event: BusEvent) => void) | undefined;
+  const buffered: BusEvent[] = [];
+  const unsubscribe = runs.events.subscribe(runId, (event) => (deliver ? deliver(event) : buffered.push(event)));
+  let snapshot: RunRecord | null;
+  let replay: BusEvent[];
+  try {
+    snapshot = await api.find(runId);
+    if (!snapshot) throw new NotFoundError('run', runId);
+    const stored = await runs.listEpochs(runId);
+    const bySeq = new Map<number, BusEvent>();
+    for (const epoch of stored) bySeq.set(epoch.seq, { type: 'epoch', runId, seq: epoch.seq, epoch });
+    if (isTerminal(snapshot.status)) {
+      bySeq.set(snapshot.eventSeq, {
+        type: 'status', runId, seq: snapshot.eventSeq, status: snapshot.status, error: snapshot.error, at: snapshot.finishedAt ?? snapshot.createdAt,
+      });
+    }
+    for (const event of buffered) bySeq.set(event.seq, event);
+    replay = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
+
+  const channel = new EventChannel<RunEvent>(unsubscribe);
+  const state = new RunState(runs, snapshot);
+  let lastSeq = 0;
+  // Events are turned into RunEvents one at a time, in order (a status event reads the run).
+  let pending = Promise.resolve();
+  const accept = (event: BusEvent): void => {
+    if (event.seq <= lastSeq) return;
+    lastSeq = event.seq;
+    if (event.type === 'epoch' && event.epoch.epoch <= sinceEpoch) return;
+    pending = pending.then(async () => {
+      channel.push(await state.apply(event));
+      if (event.type === 'status' && isTerminal(event.status)) channel.end();
+    }).catch((err: unknown) => channel.fail(err));
+  };
+  replay.forEach(accept);
+  deliver = accept;
+  return channel;
+}
+
+/** The run as it stood at each event, from the latest read and the events since. */
+class RunState {
+  constructor(private readonly runs: RunService, private latest: RunRecord) {}
+
+  async apply(event: BusEvent): Promise<RunEvent> {
+    if (event.type === 'epoch') {
+      // Epochs are only stored while a run is RUNNING, before it has a result.
+      const run: RunRecord = { ...this.latest, status: 'RUNNING', currentEpoch: event.epoch.epoch, finishedAt: null, resultImage: null, error: null };
+      return RunEvent.epoch(event.seq, run, event.epoch);
+    }
+    // A status change also sets fields the event does not carry (backend, result): read them.
+    this.latest = (await this.runs.getRun(event.runId)) ?? this.latest;
+    const run: RunRecord = {
+      ...this.latest,
+      status: event.status,
+      error: event.error,
+      ...(isTerminal(event.status) ? { finishedAt: event.at } : { finishedAt: null, resultImage: null }),
+    };
+    return RunEvent.status(event.seq, run);
+  }
+}

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../config.js';
+import { locateVgg19, WeightsNotFoundError } from '../engine/weights/locate.js';
+import type { PrismaClient } from '../storage/generated/client.js';
+import type { ApiLimits } from './limits.js';
+import type { ServiceInfo } from './types/service-info.js';
+
+const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
+
+/** Engines run in worker threads (maybe in other processes): what the latest started run used is what the service uses. */
+export class ServiceStatus {
+  constructor(private readonly prisma: PrismaClient, private readonly limits: ApiLimits) {}
+
+  async info(): Promise<ServiceInfo> {
+    const [queueLength, runningCount, latest] = await Promise.all([
+      this.prisma.run.count({ where: { status: 'QUEUED' } }),
+      this.prisma.run.count({ where: { status: 'RUNNING' } }),
+      this.prisma.run.findFirst({
+        where: { backend: { not: null } },
+        orderBy: { startedAt: 'desc' },
+        select: { backend: true, device: true },
+      }),
+    ]);
+    return {
+      version: VERSION,
+      backend: latest?.backend ?? null,
+      device: latest?.device ?? null,
+      weights: weightsInUse(),
+      queueLength,
+      runningCount,
+      limits: { ...this.limits },
+    };
+  }
+}
+
+/** Workers find their weights the same way, from the same environment. */
+function weightsInUse(): string | null {
+  try {
+    const source = locateVgg19();
+    return `${source.kind} ${source.path}`;
+  } catch (err) {
+    if (err instanceof WeightsNotFoundError) return null;
+    throw err;
+  }
+}

@@ -1,0 +1,30 @@
+import { Field, ObjectType } from 'type-graphql';
+import type { RunRecord } from '../../runs/types.js';
+import { Run } from './run.js';
+
+@ObjectType()
+export class PageInfo {
+  @Field()
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Pass as `after` for the next page; null on an empty page.' })
+  endCursor!: string | null;
+}
+
+@ObjectType()
+export class RunEdge {
+  @Field()
+  cursor!: string;
+
+  @Field(() => Run)
+  node!: RunRecord;
+}
+
+@ObjectType({ description: 'Runs, newest first.' })
+export class RunConnection {
+  @Field(() => [RunEdge])
+  edges!: RunEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+}

@@ -1,0 +1,61 @@
+import { Field, Float, ID, InputType, Int } from 'type-graphql';
+import { InitImage, PoolingMode } from './enums.js';
+
+@InputType({
+  description: 'A new run. Unset parameters take the TensorFlow tutorial\'s defaults, or, with cloneOf, the earlier run\'s values.',
+})
+export class StartRunInput {
+  @Field(() => ID, { nullable: true, description: 'Start from this earlier run\'s images and parameters (seed included); the fields given here override them.' })
+  cloneOf?: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'The content image; required unless cloneOf is given.' })
+  contentImageId?: string | null;
+
+  @Field(() => [ID], { nullable: true, description: 'One or more style images, blended; required unless cloneOf is given.' })
+  styleImageIds?: string[] | null;
+
+  @Field(() => [Float], { nullable: true, description: 'One weight per style image (default: equal).' })
+  styleBlend?: number[] | null;
+
+  @Field(() => Int, { nullable: true, description: 'Longer side of the optimised image in pixels (default 512).' })
+  maxDim?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Default 10.' })
+  epochs?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Default 100.' })
+  stepsPerEpoch?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Default 1e4.' })
+  contentWeight?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Default 1e-2.' })
+  styleWeight?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Default 30.' })
+  totalVariationWeight?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Adam\'s learning rate (default 0.02).' })
+  learningRate?: number | null;
+
+  @Field(() => InitImage, { nullable: true, description: 'Default CONTENT.' })
+  init?: InitImage | null;
+
+  @Field(() => Int, { nullable: true, description: 'Seeds the NOISE initialisation (default 0).' })
+  seed?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Style images are scaled to styleScale * maxDim (default 1).' })
+  styleScale?: number | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Keep the content\'s colours (default false).' })
+  preserveColors?: boolean | null;
+
+  @Field(() => Int, { nullable: true, description: 'Number of sizes to optimise at, each doubling up to maxDim (default 1: off).' })
+  multiscale?: number | null;
+
+  @Field(() => PoolingMode, { nullable: true, description: 'Default MAX.' })
+  pooling?: PoolingMode | null;
+
+  @Field(() => String, { nullable: true, description: 'Starting again with a key already used returns that run instead of a new one.' })
+  idempotencyKey?: string | null;
+}

@@ -1,0 +1,40 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ImageLibrary } from '../graphql/image-library.js';
+
+/** Where images are served: `${IMAGES_PATH}/<sha256>`. */
+export const IMAGES_PATH = '/images';
+
+/**
+ * GET or HEAD an image. Ids are content hashes, so an image never changes:
+ * its hash is the ETag and it may be cached for good.
+ */
+export async function serveImage(images: ImageLibrary, id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    return;
+  }
+  const image = await images.find(id);
+  if (!image) {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('no such image\n');
+    return;
+  }
+  const etag = `"${image.sha256}"`;
+  const headers = {
+    etag,
+    'cache-control': 'public, max-age=31536000, immutable',
+    'x-content-type-options': 'nosniff',
+  };
+  const candidates = req.headers['if-none-match']?.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
+  if (candidates?.includes(etag) || candidates?.includes('*')) {
+    res.writeHead(304, headers).end();
+    return;
+  }
+  // Read before answering: the image may be deleted in between (its run deleted).
+  const bytes = req.method === 'GET' ? await images.bytes(id) : undefined;
+  if (bytes === null) {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('no such image\n');
+    return;
+  }
+  res.writeHead(200, { ...headers, 'content-type': image.mimeType, 'content-length': image.byteSize });
+  res.end(bytes);
+}
