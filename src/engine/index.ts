@@ -9,7 +9,7 @@ export {
   DEFAULT_PARAMS, ParamError, resolveParams, VGG19_CONV_LAYERS,
   type InitMode, type LayerWeight, type Pooling, type TransferParams,
 } from './params';
-export { scaleSchedule, stylize, type StylizeInput } from './transfer';
+export { checkImagesFit, scaleSchedule, stylize, type ImageFields, type ImageSize, type StylizeInput } from './transfer';
 export type * from './types';
 export { createVgg19, loadVgg19, type Vgg19 } from './vgg19';
 export { locateVgg19, WeightsNotFoundError, type Vgg19Source } from './weights';

@@ -41,6 +41,50 @@ export function scaleSchedule(params: TransferParams): Scale[] {
   return scales;
 }
 
+/** Style images are scaled to styleScale times the size being optimised. */
+function styleMaxDim(maxDim: number, params: TransferParams): number {
+  return Math.max(1, Math.round(maxDim * params.styleScale));
+}
+
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
+/** How callers name the images in errors (the engine's own names by default). */
+export interface ImageFields {
+  content: string;
+  style: (index: number) => string;
+}
+
+/**
+ * Refuses images that would be too small at some scale: VGG19 halves the
+ * image before each block, so a layer of block b needs a shorter side of at
+ * least 2^(b-1) pixels (16 for block5); smaller images would reach it with
+ * no pixels at all. Needs only the sizes, so a service can check stored
+ * images before it accepts a run.
+ */
+export function checkImagesFit(
+  params: TransferParams,
+  content: ImageSize,
+  styles: ImageSize[],
+  fields: ImageFields = { content: 'content', style: (i) => `styles[${i}]` },
+): void {
+  const layers = [...params.contentLayers, ...params.styleLayers].map((l) => l.layer);
+  const deepestBlock = Math.max(...layers.map((name) => Number(name.slice('block'.length, name.indexOf('_')))));
+  const minSide = 2 ** (deepestBlock - 1);
+  const check = (image: ImageSize, maxDim: number, field: string, what: string) => {
+    const { width, height } = fitSize(image.width, image.height, maxDim);
+    if (Math.min(width, height) < minSide) {
+      throw new ParamError(field, `${what} is ${width}x${height} px when scaled; block${deepestBlock} layers need a shorter side of at least ${minSide} px (raise maxDim or styleScale)`);
+    }
+  };
+  // The first scale is the smallest.
+  const smallest = scaleSchedule(params)[0].maxDim;
+  check(content, smallest, fields.content, 'the content image');
+  styles.forEach((style, i) => check(style, styleMaxDim(smallest, params), fields.style(i), `style image ${i + 1}`));
+}
+
 /** What the image is compared with at one scale. */
 interface Targets {
   /** The content photo at this scale; its size is the size being optimised. */
@@ -78,31 +122,15 @@ export class StyleObjective {
     this.styleLayerNames = params.styleLayers.map((l) => l.layer);
   }
 
-  /**
-   * VGG19 halves the image before each block, so a layer of block b needs a
-   * shorter side of at least 2^(b-1) pixels (16 for block5): smaller images
-   * would reach it with no pixels at all.
-   */
-  private checkSize(image: tf.Tensor4D, field: string, what: string): void {
-    const deepestBlock = Math.max(...[...this.contentLayerNames, ...this.styleLayerNames].map((name) => Number(name[5])));
-    const minSide = 2 ** (deepestBlock - 1);
-    const [, height, width] = image.shape;
-    if (Math.min(width, height) < minSide) {
-      throw new ParamError(field, `${what} is ${width}x${height} px when scaled; block${deepestBlock} layers need a shorter side of at least ${minSide} px (raise maxDim or styleScale)`);
-    }
-  }
-
   targets(content: RgbImage, styles: RgbImage[], maxDim: number): Targets {
     const { params, vgg } = this;
     const blend = blendWeights(params, styles.length);
     return tf.tidy(() => {
       const contentImage = fitToMaxDim(rgbToTensor(content), maxDim);
-      this.checkSize(contentImage, 'content', 'the content image');
       const contentFeatures = vgg.features(contentImage, this.contentLayerNames, params.pooling);
       const styleGrams: Record<string, tf.Tensor> = {};
       styles.forEach((style, i) => {
-        let styleImage = fitToMaxDim(rgbToTensor(style), Math.max(1, Math.round(maxDim * params.styleScale)));
-        this.checkSize(styleImage, `styles[${i}]`, `style image ${i + 1}`);
+        let styleImage = fitToMaxDim(rgbToTensor(style), styleMaxDim(maxDim, params));
         if (params.preserveColors) styleImage = matchedLuminanceImage(styleImage, contentImage);
         const features = vgg.features(styleImage, this.styleLayerNames, params.pooling);
         for (const name of this.styleLayerNames) {
@@ -187,6 +215,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<TransferEvent> {
   const { params, resume, signal } = input;
   if (input.styles.length === 0) throw new ParamError('styles', 'needs at least one style image');
+  checkImagesFit(params, input.content, input.styles);
   const objective = new StyleObjective(vgg, params);
   const schedule = scaleSchedule(params);
   const totalSteps = params.epochs * params.stepsPerEpoch;

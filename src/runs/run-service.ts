@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ParamError, resolveParams, type TransferParams } from '../engine/params.js';
+import { checkImagesFit } from '../engine/transfer.js';
 import type { RunQueue } from '../queue/run-queue.js';
 import { Prisma, type PrismaClient } from '../storage/generated/client.js';
 import { deleteUnusedImages } from '../storage/images.js';
@@ -55,7 +56,7 @@ export class RunService {
       const existing = await this.findByIdempotencyKey(input.idempotencyKey);
       if (existing) return { run: existing, created: false };
     }
-    await this.checkImagesExist(input);
+    await this.checkImages(input, params);
 
     let row;
     try {
@@ -166,15 +167,20 @@ export class RunService {
     }
   }
 
-  private async checkImagesExist(input: StartRunInput): Promise<void> {
+  /** The images must be stored and large enough for the layers at every scale (checked on their stored sizes). */
+  private async checkImages(input: StartRunInput, params: TransferParams): Promise<void> {
     const wanted = [input.contentImage, ...input.styleImages];
-    const found = new Set((await this.prisma.image.findMany({
+    const found = new Map((await this.prisma.image.findMany({
       where: { sha256: { in: wanted } },
-      select: { sha256: true },
-    })).map((image) => image.sha256));
-    if (!found.has(input.contentImage)) throw new ParamError('contentImage', 'no stored image has this id');
-    input.styleImages.forEach((sha256, i) => {
-      if (!found.has(sha256)) throw new ParamError(`styleImages[${i}]`, 'no stored image has this id');
+      select: { sha256: true, width: true, height: true },
+    })).map((image) => [image.sha256, image]));
+    const content = found.get(input.contentImage);
+    if (!content) throw new ParamError('contentImage', 'no stored image has this id');
+    const styles = input.styleImages.map((sha256, i) => {
+      const style = found.get(sha256);
+      if (!style) throw new ParamError(`styleImages[${i}]`, 'no stored image has this id');
+      return style;
     });
+    checkImagesFit(params, content, styles, { content: 'contentImage', style: (i) => `styleImages[${i}]` });
   }
 }

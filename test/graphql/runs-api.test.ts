@@ -36,6 +36,7 @@ describe('GraphQL API: inputs, errors, cancel, clone, history', () => {
       [{ styleBlend: [1, 2] }, 'styleBlend'],
       [{ styleBlend: [1, -1] }, 'styleBlend[1]'],
       [{ multiscale: 3, maxDim: 32 }, 'multiscale'],
+      [{ styleScale: 0.4 }, 'styleImageIds[0]'], // 13 px: too small to reach block5
       [{ contentImageId: unknown }, 'contentImageId'],
       [{ contentImageId: null }, 'contentImageId'],
       [{ styleImageIds: [] }, 'styleImageIds'],
