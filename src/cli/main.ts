@@ -5,13 +5,15 @@ import { serveCommand } from './serve';
 const USAGE = `Usage: stylegraph <command> [options]
 
 Commands:
-  stylize <content> <style>... -o out.png   run a style transfer here
+  stylize <content> <style>... -o out.png   run a style transfer (here, or on --server URL)
+  run                                        the same as stylize
   weights fetch | where                      get or locate the VGG19 weights
   serve [--role api|worker|all]              run the service
 Run a command with --help for its options.`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   stylize: stylizeCommand,
+  run: stylizeCommand,
   weights: weightsCommand,
   serve: serveCommand,
 };

@@ -3,9 +3,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   decodeImage, encodePng, initBackend, loadVgg19, locateVgg19, ParamError, resolveParams,
-  stylize, type EpochEvent, type TransferParams,
+  stylize, type Losses, type TransferParams,
 } from '../engine';
 import { formatDuration, ProgressLine } from './progress';
+import { runOnServer } from './remote-run';
 
 export const STYLIZE_USAGE = `Usage: stylegraph stylize <content> <style> [<style>...] -o out.png [options]
 
@@ -25,6 +26,8 @@ export const STYLIZE_USAGE = `Usage: stylegraph stylize <content> <style> [<styl
   --pooling max|avg        VGG19 pooling (max)
   --save-every N           also write the image every N epochs (out-epochN.png)
   --json                   one JSON object per epoch on stdout, nothing else
+  --server URL             run on a stylegraph server (e.g. http://127.0.0.1:4000)
+                           and follow its events instead of computing here
 Weights: STYLEGRAPH_VGG19 (tfjs layers-model dir or Keras .h5) or the cache
 (stylegraph weights fetch). Backend: STYLEGRAPH_BACKEND=tensorflow|wasm|cpu.`;
 
@@ -70,6 +73,7 @@ function parseCommandLine(args: string[]) {
       pooling: { type: 'string' },
       'save-every': { type: 'string' },
       json: { type: 'boolean' },
+      server: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -91,8 +95,13 @@ function parseCommandLine(args: string[]) {
   }
   const saveEvery = values['save-every'] === undefined ? 0 : parseNumber('save-every', String(values['save-every']));
   if (!Number.isInteger(saveEvery) || saveEvery < 0) throw new UsageError('--save-every: must be a whole number of epochs');
-  return { help: false as const, content, styles, output: values.output, partial, saveEvery, json: Boolean(values.json) };
+  return {
+    help: false as const, content, styles, output: values.output, partial, saveEvery,
+    json: Boolean(values.json), server: values.server,
+  };
 }
+
+type StylizeCommandLine = Exclude<ReturnType<typeof parseCommandLine>, { help: true }>;
 
 async function readImage(file: string) {
   try {
@@ -111,28 +120,30 @@ function formatLoss(value: number): string {
   return value.toExponential(3);
 }
 
-export async function stylizeCommand(args: string[]): Promise<number> {
-  let command;
-  let params;
-  try {
-    command = parseCommandLine(args);
-    if (command.help) {
-      console.log(STYLIZE_USAGE);
-      return 0;
-    }
-    params = resolveParams(command.partial);
-  } catch (error) {
-    if (error instanceof ParamError) {
-      console.error(`stylegraph stylize: ${flagOf(error.field)}: ${error.message.slice(error.field.length + 2)}`);
-      return 2;
-    }
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`stylegraph stylize: ${(error as Error).message}\n\n${STYLIZE_USAGE}`);
-      return 2;
-    }
-    throw error;
-  }
+/** What the command shows and saves of an epoch, wherever the run happens. */
+export interface EpochReport {
+  epoch: number;
+  epochs: number;
+  step: number;
+  totalSteps: number;
+  losses: Losses;
+  elapsedMs: number;
+  etaMs: number;
+  /** The image at the end of the epoch, as PNG. */
+  png(): Promise<Uint8Array>;
+}
 
+/** Progress between epochs (steps here; nothing from a server). */
+export interface StepReport {
+  step: number;
+  totalSteps: number;
+  loss: number;
+}
+
+export type RunReport = { kind: 'epoch'; epoch: EpochReport } | { kind: 'step'; step: StepReport };
+
+/** Runs the transfer in this process, on the engine. */
+async function* runHere(command: StylizeCommandLine, params: TransferParams): AsyncGenerator<RunReport> {
   const source = locateVgg19();
   const [backend, content, styles] = await Promise.all([
     initBackend(),
@@ -141,41 +152,86 @@ export async function stylizeCommand(args: string[]): Promise<number> {
   ]);
   const vgg = await loadVgg19(source);
   console.error(`stylegraph: backend ${backend.backend} on ${backend.device}; VGG19 from ${source.path}`);
-
-  const progress = new ProgressLine();
-  let last: EpochEvent | undefined;
   try {
     for await (const event of stylize(vgg, { content, styles, params })) {
       if (event.kind === 'step') {
-        if (progress.interactive && !command.json) {
-          const epoch = Math.ceil(event.step / params.stepsPerEpoch);
-          progress.draw(event.step / event.totalSteps,
-            `epoch ${epoch}/${params.epochs} step ${event.step}/${event.totalSteps} loss ${formatLoss(event.losses.total)}` +
-            (last ? ` ETA ${formatDuration(last.etaMs)}` : ''));
-        }
-        continue;
-      }
-      last = event;
-      const { losses } = event;
-      if (command.json) {
-        console.log(JSON.stringify({
-          epoch: event.epoch, step: event.step, total: losses.total, content: losses.content,
-          style: losses.style, tv: losses.totalVariation, ms: Math.round(event.elapsedMs),
-        }));
+        yield { kind: 'step', step: { step: event.step, totalSteps: event.totalSteps, loss: event.losses.total } };
       } else {
-        progress.done();
-        console.error(`epoch ${event.epoch}/${event.epochs}  step ${event.step}  total ${formatLoss(losses.total)}  ` +
-          `content ${formatLoss(losses.content)}  style ${formatLoss(losses.style)}  tv ${formatLoss(losses.totalVariation)}  ` +
-          `${formatDuration(event.elapsedMs)} elapsed, ETA ${formatDuration(event.etaMs)}`);
-      }
-      if (command.saveEvery > 0 && event.epoch % command.saveEvery === 0 && event.epoch < event.epochs) {
-        await writeFile(epochFileName(command.output, event.epoch), await encodePng(event.image));
+        const { image, ...rest } = event;
+        yield { kind: 'epoch', epoch: { ...rest, png: async () => encodePng(image) } };
       }
     }
   } finally {
     vgg.dispose();
   }
-  await writeFile(command.output, await encodePng(last!.image));
+}
+
+/** Shows progress (a bar on a terminal, a line or a JSON object per epoch) and writes the images. */
+async function report(command: StylizeCommandLine, params: TransferParams, reports: AsyncIterable<RunReport>): Promise<void> {
+  const progress = new ProgressLine();
+  let last: EpochReport | undefined;
+  for await (const item of reports) {
+    if (item.kind === 'step') {
+      if (progress.interactive && !command.json) {
+        const { step, totalSteps, loss } = item.step;
+        progress.draw(step / totalSteps,
+          `epoch ${Math.ceil(step / params.stepsPerEpoch)}/${params.epochs} step ${step}/${totalSteps} loss ${formatLoss(loss)}` +
+          (last ? ` ETA ${formatDuration(last.etaMs)}` : ''));
+      }
+      continue;
+    }
+    const epoch = (last = item.epoch);
+    const { losses } = epoch;
+    if (command.json) {
+      console.log(JSON.stringify({
+        epoch: epoch.epoch, step: epoch.step, total: losses.total, content: losses.content,
+        style: losses.style, tv: losses.totalVariation, ms: Math.round(epoch.elapsedMs),
+      }));
+    } else {
+      if (progress.interactive) progress.draw(epoch.step / epoch.totalSteps, '');
+      progress.done();
+      console.error(`epoch ${epoch.epoch}/${epoch.epochs}  step ${epoch.step}  total ${formatLoss(losses.total)}  ` +
+        `content ${formatLoss(losses.content)}  style ${formatLoss(losses.style)}  tv ${formatLoss(losses.totalVariation)}  ` +
+        `${formatDuration(epoch.elapsedMs)} elapsed, ETA ${formatDuration(epoch.etaMs)}`);
+    }
+    if (command.saveEvery > 0 && epoch.epoch % command.saveEvery === 0 && epoch.epoch < epoch.epochs) {
+      await writeFile(epochFileName(command.output, epoch.epoch), await epoch.png());
+    }
+  }
+  if (!last) throw new Error('the run produced no epoch');
+  await writeFile(command.output, await last.png());
   if (!command.json) console.error(`stylegraph: wrote ${command.output}`);
-  return 0;
+}
+
+/** Bad input from the user: a message naming the flag and exit code 2; other errors propagate. */
+function refusal(error: unknown): number | undefined {
+  if (error instanceof ParamError) {
+    console.error(`stylegraph stylize: ${flagOf(error.field)}: ${error.message.slice(error.field.length + 2)}`);
+    return 2;
+  }
+  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`stylegraph stylize: ${(error as Error).message}\n\n${STYLIZE_USAGE}`);
+    return 2;
+  }
+  return undefined;
+}
+
+export async function stylizeCommand(args: string[]): Promise<number> {
+  try {
+    const command = parseCommandLine(args);
+    if (command.help) {
+      console.log(STYLIZE_USAGE);
+      return 0;
+    }
+    const params = resolveParams(command.partial);
+    const reports = command.server
+      ? runOnServer(command.server, { content: command.content, styles: command.styles }, command.partial)
+      : runHere(command, params);
+    await report(command, params, reports);
+    return 0;
+  } catch (error) {
+    const code = refusal(error);
+    if (code === undefined) throw error;
+    return code;
+  }
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
+import { TestApi } from '../graphql/harness';
 import { REPO_ROOT, sharedImagePath, VGG19_PATH } from '../helpers/shared-data';
 
 const run = promisify(execFile);
@@ -77,5 +78,35 @@ describe('stylegraph stylize', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /stylegraph weights fetch/);
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+  });
+
+  describe('--server', () => {
+    let api: TestApi;
+    before(async () => {
+      api = await TestApi.start('pglite');
+    });
+    after(() => api?.close());
+
+    it('runs on the server and reports its epochs the same way', async () => {
+      const output = path.join(dir, 'remote.png');
+      const result = await stylegraph(['run', content, style, '-o', output, '--server', api.server.url,
+        '--max-dim', '32', '--epochs', '2', '--steps-per-epoch', '2', '--init', 'noise', '--seed', '3', '--json']);
+      assert.equal(result.code, 0, result.stderr);
+      const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(lines.map((l) => [l.epoch, l.step]), [[1, 2], [2, 4]]);
+      assert.match(result.stderr, /stylegraph: run [0-9a-f-]{36} on http:\/\/127\.0\.0\.1/);
+      const runs = await api.query('{ runs(first: 5) { edges { node { status params { init seed maxDim } epochs { totalLoss } } } } }');
+      const [run] = runs.runs.edges.map((e: { node: unknown }) => e.node);
+      assert.deepEqual([run.status, run.params], ['SUCCEEDED', { init: 'NOISE', seed: 3, maxDim: 32 }]);
+      assert.equal(lines[1].total, run.epochs[1].totalLoss);
+      const written = await sharp(await readFile(output)).metadata();
+      assert.deepEqual([written.width, written.height], [32, 24]);
+    });
+
+    it("names the flag when the server refuses a parameter", async () => {
+      const result = await stylegraph(['stylize', content, style, '-o', path.join(dir, 'x.png'), '--server', api.server.url, '--max-dim', '4000']);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /--max-dim: /);
+    });
   });
 });
