@@ -1,8 +1,11 @@
 /**
  * `npm run bench`: engine speed and memory on the active backend, as tables;
  * `npm run bench -- --json` prints one JSON object a line instead.
- * Options: --only optimise|fast, --sizes 64,128,256 (optimisation),
- * --fast-sizes 128,256,512, --steps N, --preset NAME.
+ * Options: --only optimise|fast|fast-then-optimise, --sizes 64,128,256
+ * (optimisation), --fast-sizes 128,256,512, --steps N, --preset NAME.
+ * fast-then-optimise (minutes: 300 steps or more at 128 px) runs only when
+ * asked for: --only fast-then-optimise, with --fto-size 128, --fto-steps 300,
+ * --content FILE (default ../shared/images/tubingen.jpg), --preset (wave).
  * Weights: STYLEGRAPH_VGG19 and STYLEGRAPH_FAST_STYLE_MODELS (or the cache).
  */
 import { parseArgs } from 'node:util';
@@ -10,6 +13,7 @@ import { initBackend } from '../src/engine';
 import { report } from './common';
 import { benchmarkOptimisation } from './engine';
 import { benchmarkFastStyle } from './fast-style';
+import { benchmarkFastThenOptimise, DEFAULT_CONTENT } from './fast-then-optimise';
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +23,9 @@ const { values } = parseArgs({
     'fast-sizes': { type: 'string', default: '128,256,512' },
     steps: { type: 'string', default: '5' },
     preset: { type: 'string' },
+    'fto-size': { type: 'string', default: '128' },
+    'fto-steps': { type: 'string', default: '300' },
+    content: { type: 'string', default: DEFAULT_CONTENT },
   },
 });
 const numbers = (text: string) => text.split(',').map(Number);
@@ -27,6 +34,12 @@ async function main() {
   const backend = await initBackend();
   const json = values.json!;
   if (!json) console.log(`backend ${backend.backend} on ${backend.device}; medians of ${values.steps} runs`);
+  if (values.only === 'fast-then-optimise') {
+    report('FAST_THEN_OPTIMIZE: steps to the loss a content-initialised optimisation reaches', await benchmarkFastThenOptimise(backend, {
+      size: Number(values['fto-size']), steps: Number(values['fto-steps']), preset: values.preset ?? 'wave', content: values.content!,
+    }), json);
+    return;
+  }
   if (values.only !== 'fast') {
     report('Gatys optimisation (step = forward + input gradient + Adam)',
       await benchmarkOptimisation(backend, numbers(values.sizes!), Number(values.steps)), json);

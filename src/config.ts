@@ -14,6 +14,12 @@ export interface Config {
   workerConcurrency: number;
   /** How often an idle worker looks for queued runs when nothing wakes it. */
   queuePollingSeconds: number;
+  /**
+   * How long a worker holds a run without renewing its lease (it renews every
+   * third of this). A run of a worker that died is resumed elsewhere after at
+   * most this plus a third, plus the queue's polling.
+   */
+  workerLeaseSeconds: number;
 }
 
 /** The folder that holds package.json, prisma/ and dist/ (this file compiles to dist/src/config.js). */
@@ -52,5 +58,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: databaseConfig(env),
     workerConcurrency: positiveInteger(env, 'STYLEGRAPH_WORKER_CONCURRENCY', 1),
     queuePollingSeconds: positiveInteger(env, 'STYLEGRAPH_QUEUE_POLLING_SECONDS', 2),
+    workerLeaseSeconds: positiveInteger(env, 'STYLEGRAPH_WORKER_LEASE_SECONDS', 30),
   };
 }

@@ -1,6 +1,8 @@
+import { healthcheckCommand } from './healthcheck';
 import { stylizeCommand } from './stylize';
 import { weightsCommand } from './weights';
 import { serveCommand } from './serve';
+import { tokensCommand } from './tokens';
 
 const USAGE = `Usage: stylegraph <command> [options]
 
@@ -9,6 +11,8 @@ Commands:
   run                                        the same as stylize
   weights fetch | where                      get or locate the VGG19 weights
   serve [--role api|worker|all]              run the service
+  tokens create|list|revoke                  manage API tokens (STYLEGRAPH_AUTH=required)
+  healthcheck [--live] [URL]                 exit 0 when a running service is ready (alive)
 Run a command with --help for its options.`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -16,6 +20,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: stylizeCommand,
   weights: weightsCommand,
   serve: serveCommand,
+  tokens: tokensCommand,
+  healthcheck: healthcheckCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

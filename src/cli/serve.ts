@@ -1,12 +1,21 @@
 import { loadConfig, MIGRATIONS_DIR, ROLES, type Config, type Role } from '../config.js';
 import { loadApiConfig } from '../http/config.js';
+import { loadOpsListen, startOpsServer, type OpsSources } from '../http/ops-routes.js';
 import { startApiServer, type ApiServer } from '../http/server.js';
+import { HealthChecks } from '../observability/health.js';
+import { createLogger, loadLoggerOptions, silentLogger, type Logger } from '../observability/logger.js';
+import { ServiceMetrics } from '../observability/metrics.js';
+import { Telemetry } from '../observability/telemetry.js';
+import { loadRetentionConfig, RETENTION_OFF, RetentionService, type RetentionConfig } from '../retention/retention.js';
 import { RunQueue } from '../queue/run-queue.js';
+import { readStoredRunEvents } from '../runs/event-log.js';
+import { RunEventListener } from '../runs/event-listener.js';
 import { RunEventBus } from '../runs/events.js';
 import { RunLifecycle } from '../runs/lifecycle.js';
 import { RunService } from '../runs/run-service.js';
 import { openDatabase, type Database } from '../storage/database.js';
 import { OptimisationWorker } from '../worker/optimisation-worker.js';
+import { RunLeases } from '../worker/run-leases.js';
 
 const USAGE = `Usage: stylegraph serve [--role api|worker|all]
 
@@ -17,38 +26,82 @@ const USAGE = `Usage: stylegraph serve [--role api|worker|all]
 Environment: STYLEGRAPH_DATA_DIR (embedded database, default ./data),
 DATABASE_URL (postgresql://... to use a PostgreSQL server instead),
 STYLEGRAPH_WORKER_CONCURRENCY (runs at once per worker, default 1),
+STYLEGRAPH_WORKER_LEASE_SECONDS (a dead worker's runs move on after this, default 30),
 PORT (default 4000), HOST (default 127.0.0.1), STYLEGRAPH_PUBLIC_URL (base of
 image URLs), STYLEGRAPH_MAX_IMAGE_BYTES, STYLEGRAPH_MAX_IMAGE_PIXELS,
-STYLEGRAPH_MAX_DIM, STYLEGRAPH_MAX_STEPS (limits on what clients may ask for).`;
+STYLEGRAPH_MAX_DIM, STYLEGRAPH_MAX_STEPS (limits on what clients may ask for),
+STYLEGRAPH_LOG_LEVEL (trace..fatal, silent; default info), STYLEGRAPH_LOG_FORMAT
+(json or pretty; default pretty on a terminal), STYLEGRAPH_OPS_PORT (serve
+/metrics, /healthz, /readyz on this port instead of PORT; the only way for
+--role worker), STYLEGRAPH_RETENTION_RUN_DAYS, STYLEGRAPH_RETENTION_PREVIEW_DAYS,
+STYLEGRAPH_RETENTION_IMAGE_DAYS (unset: kept for good), STYLEGRAPH_RETENTION_INTERVAL_MINUTES (60),
+STYLEGRAPH_AUTH (required|off; off only on loopback by default), STYLEGRAPH_INTROSPECTION,
+STYLEGRAPH_RATE_LIMIT_PER_MINUTE, STYLEGRAPH_RATE_LIMIT_BURST, STYLEGRAPH_MAX_QUEUED_RUNS,
+STYLEGRAPH_MAX_QUERY_DEPTH, STYLEGRAPH_MAX_QUERY_ALIASES, STYLEGRAPH_MAX_QUERY_COMPLEXITY.
+The README's configuration table says what each does.`;
 
 /** A started service: what the API layer (next) builds on, and how to stop it. */
 export interface Service {
   db: Database;
   runs: RunService;
+  /** Logs, metrics and readiness checks: what /metrics, /healthz and /readyz serve. */
+  ops: OpsSources;
   /** Stops taking runs, suspends running ones at their last checkpoint, closes the database. */
   stop(): Promise<void>;
 }
 
-/** Opens the database (migrating it), starts the queue and, for workers, the optimisation worker. */
-export async function startService(config: Config, role: Role): Promise<Service> {
+/**
+ * Opens the database (migrating it), starts the queue and, for workers, the
+ * optimisation worker. On PostgreSQL other processes may serve and work the
+ * same runs: events then come from the database's announcements.
+ */
+export interface ServiceOptions {
+  /** Where the service logs (default: nowhere; `stylegraph serve` passes its logger). */
+  logger?: Logger;
+  /** Removal of old runs, previews and images; runs in worker roles (default off). */
+  retention?: RetentionConfig;
+}
+
+export async function startService(config: Config, role: Role, options: ServiceOptions = {}): Promise<Service> {
   const db = await openDatabase(config.database, MIGRATIONS_DIR);
+  let listener: RunEventListener | undefined;
+  const telemetry = new Telemetry(options.logger ?? silentLogger(), new ServiceMetrics(db.prisma));
+  let workerRunning = false;
+  const health = new HealthChecks({
+    role, sql: db.sql, migrationsDir: MIGRATIONS_DIR, engine: () => telemetry.engine, workerRunning: () => workerRunning,
+  });
   try {
     const queue = await RunQueue.start(db, { pollingSeconds: config.queuePollingSeconds });
-    const events = new RunEventBus();
-    const lifecycle = new RunLifecycle(db.prisma, events);
+    const shared = config.database.kind === 'postgres';
+    const events = new RunEventBus((runId, afterSeq, upToSeq) => readStoredRunEvents(db.prisma, runId, afterSeq, upToSeq), shared ? 'database' : 'publish');
+    if (config.database.kind === 'postgres') listener = await RunEventListener.start(config.database.url, events);
+    const lifecycle = new RunLifecycle(db.prisma, events, telemetry);
     const runs = new RunService(db.prisma, queue, lifecycle, events);
-    const worker = role === 'api' ? undefined : new OptimisationWorker(db.prisma, queue, lifecycle, events, config.workerConcurrency);
+    const worker = role === 'api' ? undefined : new OptimisationWorker(
+      db.prisma, queue, lifecycle, events,
+      new RunLeases(db.prisma, config.workerLeaseSeconds),
+      { concurrency: config.workerConcurrency, exclusive: !shared },
+    );
     await worker?.start();
+    workerRunning = worker !== undefined;
+    // Retention is background work, like optimising: it runs with the worker, so API processes only answer requests.
+    const retention = worker && new RetentionService(db.prisma, runs, options.retention ?? RETENTION_OFF, telemetry, db);
+    retention?.start();
     return {
       db,
       runs,
+      ops: { telemetry, health },
       async stop() {
+        workerRunning = false;
+        await retention?.stop();
         await worker?.stop();
+        await listener?.stop();
         await queue.stop();
         await db.close();
       },
     };
   } catch (err) {
+    await listener?.stop();
     await db.close();
     throw err;
   }
@@ -79,22 +132,35 @@ export async function serveCommand(args: string[]): Promise<number> {
   const config = loadConfig();
   // Read before anything starts, so that a bad PORT or limit fails at once.
   const apiConfig = role === 'worker' ? undefined : loadApiConfig();
-  const service = await startService(config, role);
+  const logger = createLogger(loadLoggerOptions());
+  const retention = loadRetentionConfig();
+  const opsListen = loadOpsListen();
+  const service = await startService(config, role, { logger, retention });
   let api: ApiServer | undefined;
+  let opsServer: ApiServer | undefined;
   try {
-    api = apiConfig && (await startApiServer(service, apiConfig));
+    // With an ops port of its own, the ops routes are served there only.
+    api = apiConfig && (await startApiServer(opsListen ? { ...service, ops: undefined } : service, apiConfig));
+    opsServer = opsListen && (await startOpsServer(service.ops, opsListen));
   } catch (err) {
+    await api?.close();
     await service.stop();
     throw err;
   }
-  console.log(`stylegraph: serving (role ${role}) on ${describe(config)}${api ? `; GraphQL at ${api.url}/graphql` : ''}`);
+  logger.info({
+    role,
+    database: config.database.kind,
+    ...(api ? { graphql: `${api.url}/graphql` } : {}),
+    ...(opsServer ? { ops: opsServer.url } : {}),
+  }, `serving (role ${role}) on ${describe(config)}${api ? `; GraphQL at ${api.url}/graphql` : ''}`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
-  console.log(`stylegraph: ${signal}: stopping; running runs resume from their last checkpoint at the next start`);
+  logger.info({ signal }, `${signal}: stopping; running runs resume from their last checkpoint at the next start`);
   // The API reads the database: it closes first.
   await api?.close();
+  await opsServer?.close();
   await service.stop();
   return 0;
 }

@@ -4,10 +4,11 @@
  */
 export { initBackend, type BackendInfo, type BackendName } from './backend';
 export { listFastStylePresets, loadFastStyleNetwork, locateFastStyleModels, type FastStyleNetwork, type FastStylePreset } from './fast-style';
+export { fastStylizeContent, fastTransfer, type FastTransferInput, type FastTransferResult } from './fast-transfer';
 export { decodeImage, encodePng, probeImage, ImageError } from './image';
 export {
-  DEFAULT_PARAMS, ParamError, resolveParams, VGG19_CONV_LAYERS,
-  type InitMode, type LayerWeight, type Pooling, type TransferParams,
+  DEFAULT_PARAMS, isFastMode, ParamError, resolveParams, RUN_MODES, VGG19_CONV_LAYERS,
+  type InitMode, type LayerWeight, type Pooling, type RunMode, type TransferParams,
 } from './params';
 export { checkImagesFit, scaleSchedule, stylize, type ImageFields, type ImageSize, type StylizeInput } from './transfer';
 export type * from './types';

@@ -6,6 +6,14 @@
 
 export type InitMode = 'content' | 'noise' | 'style';
 export type Pooling = 'max' | 'avg';
+/**
+ * How a run makes its image: 'optimize' is Gatys et al.'s optimisation (the
+ * tutorial); 'fast' is one pass through a trained feed-forward network (the
+ * preset), no optimisation; 'fast-then-optimize' optimises from the network's
+ * result, with the network's painting as the style.
+ */
+export type RunMode = 'optimize' | 'fast' | 'fast-then-optimize';
+export const RUN_MODES: readonly RunMode[] = ['optimize', 'fast', 'fast-then-optimize'];
 
 export interface LayerWeight {
   layer: string;
@@ -38,6 +46,18 @@ export interface TransferParams {
   /** Number of sizes to optimise at (1 = off); each doubles up to maxDim. */
   multiscale: number;
   pooling: Pooling;
+  mode: RunMode;
+  /**
+   * The fast-style network of the fast modes: the name of its folder (e.g.
+   * "wave"); null in mode 'optimize'. Only its form is checked here: whether
+   * such a network exists is for whoever knows the models folder.
+   */
+  preset: string | null;
+}
+
+/** Whether the mode starts from a fast-style network (and so needs a preset). */
+export function isFastMode(mode: RunMode): boolean {
+  return mode !== 'optimize';
 }
 
 export const VGG19_CONV_LAYERS = [
@@ -69,6 +89,8 @@ export const DEFAULT_PARAMS: Readonly<TransferParams> = Object.freeze({
   preserveColors: false,
   multiscale: 1,
   pooling: 'max',
+  mode: 'optimize',
+  preset: null,
 });
 
 /** Invalid input, naming the offending field (e.g. `epochs`, `styleBlend[1]`). */
@@ -129,6 +151,16 @@ const boolean: Check = (value, field) => {
   if (typeof value !== 'boolean') throw new ParamError(field, 'must be true or false');
 };
 
+/** A network's folder name: no path separators, no leading dot. */
+const PRESET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+const presetName: Check = (value, field) => {
+  if (value === null) return;
+  if (typeof value !== 'string' || !PRESET_NAME.test(value)) {
+    throw new ParamError(field, 'must be the name of a fast-style network (letters, digits, ".", "_", "-"; at most 100)');
+  }
+};
+
 /** Smallest image side the engine optimises at: VGG19 pools four times before block5. */
 export const MIN_DIM = 16;
 
@@ -152,6 +184,8 @@ const CHECKS: Record<keyof TransferParams, Check> = {
   preserveColors: boolean,
   multiscale: number(1, 8, { integer: true }),
   pooling: oneOf('max', 'avg'),
+  mode: oneOf(...RUN_MODES),
+  preset: presetName,
 };
 
 /**
@@ -167,7 +201,15 @@ export function resolveParams(partial: Partial<TransferParams> = {}): TransferPa
   for (const [key, value] of Object.entries(partial)) {
     if (value !== undefined) (params as unknown as Record<string, unknown>)[key] = value;
   }
+  // A FAST run is one pass: one epoch, at one size; the optimisation's settings only weigh its reported losses.
+  if (params.mode === 'fast') Object.assign(params, { epochs: 1, multiscale: 1 });
   for (const [key, check] of Object.entries(CHECKS)) check(params[key as keyof TransferParams], key);
+  if (isFastMode(params.mode) && params.preset === null) {
+    throw new ParamError('preset', `is required in mode ${params.mode} (the name of a fast-style network)`);
+  }
+  if (!isFastMode(params.mode) && params.preset !== null) {
+    throw new ParamError('preset', 'is used only in the fast modes (fast, fast-then-optimize); set mode too');
+  }
   if (params.epochs < params.multiscale) {
     throw new ParamError('multiscale', `needs at least one epoch per scale (epochs is ${params.epochs})`);
   }

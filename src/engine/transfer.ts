@@ -14,6 +14,12 @@ export interface StylizeInput {
   resume?: Checkpoint;
   /** Stops the run after the current step, rejecting with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Start from this image (scaled to the size optimised at) instead of what
+   * params.init says: mode 'fast-then-optimize' passes the fast-style
+   * network's result. Required in that mode unless resuming.
+   */
+  initImage?: RgbImage;
 }
 
 /** One size of the multi-scale schedule and the steps spent at it. */
@@ -162,12 +168,12 @@ export class StyleObjective {
   }
 }
 
-function readLosses(terms: LossTerms): Losses {
+export function readLosses(terms: LossTerms): Losses {
   const [total, content, style, totalVariation] = tf.stack([terms.total, terms.content, terms.style, terms.totalVariation]).dataSync();
   return { total, content, style, totalVariation };
 }
 
-function readLayerLosses(terms: LossTerms): LayerLosses {
+export function readLayerLosses(terms: LossTerms): LayerLosses {
   const read = (layers: Record<string, tf.Scalar>) =>
     Object.fromEntries(Object.entries(layers).map(([name, value]) => [name, value.dataSync()[0]]));
   return { content: read(terms.contentLayers), style: read(terms.styleLayers) };
@@ -189,6 +195,10 @@ function noiseImage(width: number, height: number, seed: number): tf.Tensor4D {
 
 function initialImage(input: StylizeInput, content: tf.Tensor4D): tf.Tensor4D {
   const [, height, width] = content.shape;
+  if (input.initImage) {
+    const start = input.initImage;
+    return tf.tidy(() => resizeTo(rgbToTensor(start), width, height));
+  }
   switch (input.params.init) {
     case 'content':
       return tf.clone(content);
@@ -215,6 +225,10 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<TransferEvent> {
   const { params, resume, signal } = input;
   if (input.styles.length === 0) throw new ParamError('styles', 'needs at least one style image');
+  if (params.mode === 'fast') throw new ParamError('mode', 'fast is one pass of a network (fastTransfer), not an optimisation');
+  if (params.mode === 'fast-then-optimize' && !input.initImage && !resume) {
+    throw new ParamError('initImage', 'mode fast-then-optimize starts from the fast-style network\'s result: pass it');
+  }
   checkImagesFit(params, input.content, input.styles);
   const objective = new StyleObjective(vgg, params);
   const schedule = scaleSchedule(params);

@@ -1,6 +1,8 @@
+import type { Caller } from '../auth/caller.js';
 import type { RunService } from '../runs/run-service.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { ImageLibrary } from './image-library.js';
+import type { FeedOptions } from './run-event-feed.js';
 import type { ApiLimits } from './limits.js';
 import { RunsApi } from './runs-api.js';
 import { ServiceStatus } from './service-status.js';
@@ -17,13 +19,22 @@ export interface ApiServices {
 export interface ApiContext extends ApiServices {
   /** Where this client reaches the server, e.g. `http://127.0.0.1:4000`: image URLs start with it. */
   baseUrl: string;
+  /** Who is asking (ANONYMOUS when auth is off): services filter by its owner. */
+  caller: Caller;
+  /** Bounds of runEvents subscriptions. */
+  feedOptions?: FeedOptions;
 }
 
-export function createApiServices(service: { db: { prisma: PrismaClient }; runs: RunService }, limits: ApiLimits): ApiServices {
+export function createApiServices(
+  service: { db: { prisma: PrismaClient }; runs: RunService },
+  limits: ApiLimits,
+  options: { maxQueuedRuns?: number } = {},
+): ApiServices {
+  const images = new ImageLibrary(service.db.prisma, limits);
   return {
     runService: service.runs,
-    runs: new RunsApi(service.runs, limits),
-    images: new ImageLibrary(service.db.prisma, limits),
+    runs: new RunsApi(service.runs, limits, images, options.maxQueuedRuns),
+    images,
     status: new ServiceStatus(service.db.prisma, limits),
   };
 }

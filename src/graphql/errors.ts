@@ -1,4 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { RateLimitError } from '../auth/rate-limit.js';
 import { ParamError } from '../engine/params.js';
 
 /** Something the client named by id does not exist: `extensions.code` NOT_FOUND. */
@@ -23,6 +24,9 @@ export function formatApiError(formatted: GraphQLFormattedError, error: unknown)
   }
   if (original instanceof NotFoundError) {
     return { message: original.message, locations, path, extensions: { code: 'NOT_FOUND' } };
+  }
+  if (original instanceof RateLimitError) {
+    return { message: original.message, locations, path, extensions: { code: 'RATE_LIMITED', limit: original.limit, retryAfterSeconds: original.retryAfterSeconds } };
   }
   // GraphQL's own errors (syntax, validation, coercion) and GraphQLErrors thrown on purpose are meant for clients.
   if (original == null || original instanceof GraphQLError) {

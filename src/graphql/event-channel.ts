@@ -1,7 +1,19 @@
+/** A bound on what a channel holds for a reader that does not keep up. */
+export interface ChannelBound<T> {
+  /** Values held at most, unless none of them may be dropped. */
+  maxQueued: number;
+  /** Values that may be dropped for a slow reader (oldest first); the others are always delivered. */
+  droppable: (value: T) => boolean;
+  /** Called with each value dropped. */
+  onDrop?: (value: T) => void;
+}
+
 /**
  * An async iterator fed by push(). Unlike an async generator, return() (a
  * client unsubscribing or disconnecting) ends it at once, even while a
  * next() is waiting for a value, so nothing stays subscribed behind it.
+ * With a bound, a reader that falls behind loses droppable values (the
+ * oldest first) rather than letting the queue grow without end.
  */
 export class EventChannel<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
@@ -11,7 +23,7 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
   private closed = false;
 
   /** `onClose` runs once, when the channel is done for whatever reason. */
-  constructor(private readonly onClose: () => void) {}
+  constructor(private readonly onClose: () => void, private readonly bound?: ChannelBound<T>) {}
 
   push(value: T): void {
     if (this.closed || this.ending) return;
@@ -19,7 +31,20 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
       this.take().resolve({ value, done: false });
     } else {
       this.queue.push(value);
+      if (this.bound && this.queue.length > this.bound.maxQueued) this.shed(this.bound);
     }
+  }
+
+  /** How many values wait for the reader. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  private shed(bound: ChannelBound<T>): void {
+    const index = this.queue.findIndex(bound.droppable);
+    if (index < 0) return;
+    const [dropped] = this.queue.splice(index, 1);
+    bound.onDrop?.(dropped);
   }
 
   /** Ends the channel once the values pushed so far have been read. */

@@ -1,16 +1,75 @@
+import { ownerScope, type Caller } from '../auth/caller.js';
 import { decodeImage, ImageError, probeImage } from '../engine/image.js';
 import { ParamError } from '../engine/params.js';
 import type { PrismaClient } from '../storage/generated/client.js';
-import { findImage, readImageBytes, storeImage, type StoredImage } from '../storage/images.js';
+import { deleteUnusedImages, findImage, readImageBytes, storeImage, type StoredImage } from '../storage/images.js';
 import type { ApiLimits } from './limits.js';
 
 const IMAGE_ID = /^[0-9a-f]{64}$/;
 const DATA_URL = /^data:([^,]*),(.*)$/s;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Declared types that name what the bytes must be; anything else declared is refused, nothing declared is fine. */
+const DECLARED: Record<string, string> = { 'image/png': 'image/png', 'image/jpeg': 'image/jpeg', 'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg', 'image/webp': 'image/webp' };
+const UNDECLARED = new Set(['', 'application/octet-stream']);
+/** Images decoded at once: each may take width * height * 3 bytes (75 MB at the default pixel limit). */
+const MAX_CONCURRENT_DECODES = 2;
+
+/** A small FIFO semaphore. */
+class Gate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
 
 /** Takes images in (checked against the limits and fully decoded before anything is stored) and finds them. */
 export class ImageLibrary {
+  private readonly decodes = new Gate(MAX_CONCURRENT_DECODES);
+
   constructor(private readonly prisma: PrismaClient, private readonly limits: ApiLimits) {}
+
+  /**
+   * Whether `caller` may see the image: admins see all; an owner sees what they
+   * uploaded and what their runs use or produced. Unknown and malformed ids: false.
+   */
+  async visible(id: string, caller: Caller): Promise<boolean> {
+    if (!IMAGE_ID.test(id)) return false;
+    const owner = ownerScope(caller);
+    const where = owner === undefined ? { sha256: id } : {
+      sha256: id,
+      OR: [
+        { owners: { some: { ownerId: owner } } },
+        { runsAsContent: { some: { ownerId: owner } } },
+        { runsAsResult: { some: { ownerId: owner } } },
+        { stylesOf: { some: { run: { ownerId: owner } } } },
+        { previewOf: { some: { run: { ownerId: owner } } } },
+      ],
+    };
+    return (await this.prisma.image.findFirst({ where, select: { sha256: true } })) !== null;
+  }
+
+  /** Null for an unknown or malformed id and for an image the caller may not see (its existence is not revealed). */
+  async findFor(id: string, caller: Caller): Promise<StoredImage | null> {
+    return (await this.visible(id, caller)) ? this.find(id) : null;
+  }
+
+  /** Drops `ownerId`'s claims on the images, then deletes those that nothing uses or claims any more. */
+  async release(ids: string[], ownerId: string | null): Promise<void> {
+    if (ownerId === null || ids.length === 0) return;
+    await this.prisma.$transaction(async (tx) => {
+      await tx.imageOwner.deleteMany({ where: { ownerId, imageSha256: { in: ids } } });
+      await deleteUnusedImages(tx, [...new Set(ids)]);
+    });
+  }
 
   /** Null for an unknown or malformed id. */
   find(id: string): Promise<StoredImage | null> {
@@ -23,22 +82,24 @@ export class ImageLibrary {
   }
 
   /** A `data:image/...;base64,...` URL; errors name `field`. */
-  addDataUrl(dataUrl: string, field: string): Promise<StoredImage> {
+  addDataUrl(dataUrl: string, field: string, caller?: Caller): Promise<StoredImage> {
     const match = DATA_URL.exec(dataUrl);
     if (!match || !match[1].split(';').includes('base64')) {
       throw new ParamError(field, 'must be a base64 data URL (data:image/png;base64,...)');
     }
+    const declared = checkDeclaredType(match[1].split(';')[0], field);
     const base64 = match[2].replace(/\s+/g, '');
     if (base64.length % 4 !== 0 || !BASE64.test(base64)) throw new ParamError(field, 'is not valid base64');
     // Checked before decoding, so an oversized image is never held in memory twice.
     this.checkSize(base64.length / 4 * 3 - (base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0), field);
-    return this.add(Buffer.from(base64, 'base64'), field);
+    return this.add(Buffer.from(base64, 'base64'), field, declared, caller);
   }
 
-  /** Bytes of an uploaded file; errors name `field`. */
-  addBytes(bytes: Uint8Array, field: string): Promise<StoredImage> {
+  /** Bytes of an uploaded file (`mimeType`: what the client declared); errors name `field`. */
+  addBytes(bytes: Uint8Array, field: string, caller?: Caller, mimeType = ''): Promise<StoredImage> {
+    const declared = checkDeclaredType(mimeType, field);
     this.checkSize(bytes.byteLength, field);
-    return this.add(bytes, field);
+    return this.add(bytes, field, declared, caller);
   }
 
   private checkSize(byteSize: number, field: string): void {
@@ -48,17 +109,33 @@ export class ImageLibrary {
     }
   }
 
-  private async add(bytes: Uint8Array, field: string): Promise<StoredImage> {
+  private async add(bytes: Uint8Array, field: string, declared: string | undefined, caller: Caller | undefined): Promise<StoredImage> {
     const limits = { maxPixels: this.limits.maxImagePixels };
     let info;
     try {
       info = await probeImage(bytes, limits);
+      if (declared && declared !== info.mimeType) {
+        throw new ParamError(field, `is declared as ${declared} but holds a ${info.format.toUpperCase()} image`);
+      }
       // A full decode too: a truncated file must be refused now, not fail a run later.
-      await decodeImage(bytes, limits);
+      await this.decodes.run(() => decodeImage(bytes, limits));
     } catch (err) {
       if (err instanceof ImageError) throw new ParamError(field, err.message);
       throw err;
     }
-    return storeImage(this.prisma, bytes, { mimeType: info.mimeType, width: info.width, height: info.height });
+    const stored = await storeImage(this.prisma, bytes, { mimeType: info.mimeType, width: info.width, height: info.height });
+    if (caller?.ownerId) {
+      await this.prisma.imageOwner.createMany({ data: [{ imageSha256: stored.sha256, ownerId: caller.ownerId }], skipDuplicates: true });
+    }
+    return stored;
   }
+}
+
+/** The accepted type a declared (data URL or upload) type names; undefined when nothing is declared. */
+function checkDeclaredType(raw: string, field: string): string | undefined {
+  const type = raw.trim().toLowerCase();
+  if (UNDECLARED.has(type)) return undefined;
+  const accepted = DECLARED[type];
+  if (!accepted) throw new ParamError(field, `is declared as "${raw.slice(0, 100)}"; this server accepts PNG, JPEG or WebP images only`);
+  return accepted;
 }

@@ -1,10 +1,25 @@
+import type { Caller } from '../auth/caller.js';
 import { isTerminal } from '../runs/lifecycle.js';
 import type { RunService } from '../runs/run-service.js';
 import type { RunEvent as BusEvent, RunRecord } from '../runs/types.js';
 import { EventChannel } from './event-channel.js';
 import { NotFoundError } from './errors.js';
 import type { RunsApi } from './runs-api.js';
+import { RunEventKind } from './types/enums.js';
 import { RunEvent } from './types/run-event.js';
+
+/** How much one subscriber's feed holds for it when it does not keep up. */
+export interface FeedOptions {
+  /** Events held at most; past it, the oldest EPOCH events are skipped (never STATUS events). Default 64. */
+  maxQueued?: number;
+  /** Called for each EPOCH event skipped for a slow subscriber (a metric's counter, say). */
+  onDrop?: (event: RunEvent) => void;
+}
+
+export const DEFAULT_FEED_MAX_QUEUED = 64;
+
+/** EPOCH events skipped for slow subscribers since the process started, over all feeds. */
+export const feedStats = { droppedEpochEvents: 0 };
 
 /**
  * One subscriber's events of one run: the stored epochs after `sinceEpoch`,
@@ -22,6 +37,8 @@ export async function openRunEventFeed(
   api: RunsApi,
   runId: string,
   sinceEpoch: number,
+  caller: Caller,
+  options: FeedOptions = {},
 ): Promise<AsyncIterableIterator<RunEvent>> {
   let deliver: ((event: BusEvent) => void) | undefined;
   const buffered: BusEvent[] = [];
@@ -29,7 +46,7 @@ export async function openRunEventFeed(
   let snapshot: RunRecord | null;
   let replay: BusEvent[];
   try {
-    snapshot = await api.find(runId);
+    snapshot = await api.find(runId, caller);
     if (!snapshot) throw new NotFoundError('run', runId);
     const stored = await runs.listEpochs(runId);
     const bySeq = new Map<number, BusEvent>();
@@ -46,7 +63,23 @@ export async function openRunEventFeed(
     throw err;
   }
 
-  const channel = new EventChannel<RunEvent>(unsubscribe);
+  // For metrics: events pushed, taken by the subscriber, and shed because it was slow; the rest are lost when it leaves.
+  const subscription = runs.telemetry.subscriptionOpened();
+  const counts = { pushed: 0, taken: 0, shed: 0 };
+  const channel = new EventChannel<RunEvent>(() => {
+    unsubscribe();
+    subscription.dropped('closed', counts.pushed - counts.taken - counts.shed);
+    subscription.closed();
+  }, {
+    maxQueued: options.maxQueued ?? DEFAULT_FEED_MAX_QUEUED,
+    droppable: (event) => event.kind === RunEventKind.EPOCH,
+    onDrop: (event) => {
+      feedStats.droppedEpochEvents++;
+      counts.shed++;
+      subscription.dropped('slow');
+      options.onDrop?.(event);
+    },
+  });
   const state = new RunState(runs, snapshot);
   let lastSeq = 0;
   // Events are turned into RunEvents one at a time, in order (a status event reads the run).
@@ -57,8 +90,18 @@ export async function openRunEventFeed(
     if (event.type === 'epoch' && event.epoch.epoch <= sinceEpoch) return;
     pending = pending.then(async () => {
       channel.push(await state.apply(event));
+      counts.pushed++;
       if (event.type === 'status' && isTerminal(event.status)) channel.end();
     }).catch((err: unknown) => channel.fail(err));
+  };
+  const read = channel.next.bind(channel);
+  channel.next = async () => {
+    const result = await read();
+    if (!result.done) {
+      counts.taken++;
+      subscription.sent();
+    }
+    return result;
   };
   replay.forEach(accept);
   deliver = accept;

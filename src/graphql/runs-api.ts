@@ -1,7 +1,10 @@
-import { ParamError, resolveParams, type TransferParams } from '../engine/params.js';
+import { isFastMode, ParamError, resolveParams, type RunMode, type TransferParams } from '../engine/params.js';
+import { mayAccess, ownerScope, type Caller } from '../auth/caller.js';
+import { RateLimitError } from '../auth/rate-limit.js';
 import type { RunService } from '../runs/run-service.js';
 import type { EpochRecord, RunRecord, RunStatus } from '../runs/types.js';
 import { NotFoundError } from './errors.js';
+import type { ImageLibrary } from './image-library.js';
 import { checkRunLimits, type ApiLimits } from './limits.js';
 import type { RunConnection } from './types/run-connection.js';
 import type { StartRunInput } from './types/start-run-input.js';
@@ -12,7 +15,7 @@ const MAX_IDEMPOTENCY_KEY = 200;
 /** StartRunInput fields that are run parameters, under the same names. */
 const PARAM_FIELDS = [
   'maxDim', 'epochs', 'stepsPerEpoch', 'contentWeight', 'styleWeight', 'totalVariationWeight',
-  'learningRate', 'init', 'seed', 'styleScale', 'preserveColors', 'multiscale', 'pooling',
+  'learningRate', 'init', 'seed', 'styleScale', 'preserveColors', 'multiscale', 'pooling', 'mode', 'preset',
 ] as const satisfies readonly (keyof StartRunInput & keyof TransferParams)[];
 
 /** The run service's field names -> the API's. */
@@ -26,34 +29,82 @@ function apiField(field: string): string {
  * cursor pages.
  */
 export class RunsApi {
-  constructor(private readonly runs: RunService, private readonly limits: ApiLimits) {}
+  /** Starts per owner, one at a time, so that the queued-runs limit holds under concurrent requests. */
+  private readonly starting = new Map<string, Promise<unknown>>();
 
-  /** Null for an unknown or malformed id. */
-  find(id: string): Promise<RunRecord | null> {
-    return RUN_ID.test(id) ? this.runs.getRun(id) : Promise.resolve(null);
+  constructor(
+    private readonly runs: RunService,
+    private readonly limits: ApiLimits,
+    private readonly images?: ImageLibrary,
+    /** Unfinished (QUEUED or RUNNING) runs one owner may have; callers without an owner (auth off) are not limited. */
+    private readonly maxQueuedRuns = Infinity,
+  ) {}
+
+  /** Null for an unknown or malformed id, and for another owner's run (its existence is not revealed). */
+  async find(id: string, caller: Caller): Promise<RunRecord | null> {
+    const run = RUN_ID.test(id) ? await this.runs.getRun(id) : null;
+    return run && mayAccess(caller, run.ownerId) ? run : null;
   }
 
-  async get(id: string): Promise<RunRecord> {
-    const run = await this.find(id);
+  async get(id: string, caller: Caller): Promise<RunRecord> {
+    const run = await this.find(id, caller);
     if (!run) throw new NotFoundError('run', id);
     return run;
   }
 
-  /** Validates everything (writing nothing when refused), then stores and queues the run. */
-  async start(input: StartRunInput): Promise<RunRecord> {
-    const base = input.cloneOf ? await this.find(input.cloneOf) : null;
+  /** Validates everything (writing nothing when refused), then stores and queues the run, owned by the caller. */
+  async start(input: StartRunInput, caller: Caller): Promise<RunRecord> {
+    const owner = caller.ownerId;
+    if (owner === null || !Number.isFinite(this.maxQueuedRuns)) return this.startChecked(input, caller);
+    const previous = this.starting.get(owner) ?? Promise.resolve();
+    const result = previous.catch(() => undefined).then(() => this.startChecked(input, caller));
+    this.starting.set(owner, result);
+    try {
+      return await result;
+    } finally {
+      if (this.starting.get(owner) === result) this.starting.delete(owner);
+    }
+  }
+
+  private async startChecked(input: StartRunInput, caller: Caller): Promise<RunRecord> {
+    const base = input.cloneOf ? await this.find(input.cloneOf, caller) : null;
     if (input.cloneOf && !base) throw new ParamError('cloneOf', 'no run has this id');
     const contentImage = input.contentImageId ?? base?.contentImage;
-    const styleImages = input.styleImageIds ?? base?.styleImages;
+    // In the fast modes the style is the network's painting: the run service adds it.
+    const styleImages = input.styleImageIds ?? (isFastMode(modeOf(input, base)) ? [] : base?.styleImages);
     if (!contentImage) throw new ParamError('contentImageId', 'is required unless cloneOf is given');
-    if (!styleImages) throw new ParamError('styleImageIds', 'is required unless cloneOf is given');
+    if (!styleImages) throw new ParamError('styleImageIds', 'is required unless cloneOf is given or mode is FAST or FAST_THEN_OPTIMIZE');
     if (input.idempotencyKey && input.idempotencyKey.length > MAX_IDEMPOTENCY_KEY) {
       throw new ParamError('idempotencyKey', `must be at most ${MAX_IDEMPOTENCY_KEY} characters`);
     }
     const params = resolveParams({ ...base?.params, ...parameterOverrides(input) });
     checkRunLimits(params, this.limits);
+    // Another owner's image is as unknown as one never stored (a clone's images are the caller's through the cloned run).
+    if (this.images && !caller.admin) {
+      const cloned = new Set(base ? [base.contentImage, ...base.styleImages] : []);
+      const own = (id: string) => cloned.has(id) ? Promise.resolve(true) : this.images!.visible(id, caller);
+      if (!(await own(contentImage))) throw new ParamError('contentImageId', 'no stored image has this id');
+      for (const [i, id] of styleImages.entries()) {
+        if (!(await own(id))) throw new ParamError(`styleImageIds[${i}]`, 'no stored image has this id');
+      }
+    }
+    // Idempotency keys are per owner: one owner's key never finds another's run.
+    const idempotencyKey = input.idempotencyKey && caller.ownerId !== null ? `${caller.ownerId}:${input.idempotencyKey}` : input.idempotencyKey;
+    if (caller.ownerId !== null && Number.isFinite(this.maxQueuedRuns)) {
+      const page = await this.runs.listRuns({ ownerId: caller.ownerId, status: 'QUEUED', first: 100 });
+      const running = await this.runs.listRuns({ ownerId: caller.ownerId, status: 'RUNNING', first: 100 });
+      const unfinished = page.runs.length + running.runs.length;
+      const existing = idempotencyKey ? page.runs.concat(running.runs).some((run) => run.idempotencyKey === idempotencyKey) : false;
+      if (unfinished >= this.maxQueuedRuns && !existing) {
+        throw new RateLimitError(
+          `this token already has ${unfinished} unfinished runs, the most it may have queued or running at once (${this.maxQueuedRuns}); start more once some finish, or cancel some`,
+          30,
+          'queuedRuns',
+        );
+      }
+    }
     try {
-      const { run } = await this.runs.startRun({ contentImage, styleImages, params, idempotencyKey: input.idempotencyKey });
+      const { run } = await this.runs.startRun({ contentImage, styleImages, params, idempotencyKey, ownerId: caller.ownerId });
       return run;
     } catch (err) {
       // ParamError's message is "<field>: <reason>"; the reason stays, the field gets its API name.
@@ -62,21 +113,28 @@ export class RunsApi {
     }
   }
 
-  async cancel(id: string): Promise<RunRecord> {
-    const run = RUN_ID.test(id) ? await this.runs.cancelRun(id) : null;
+  async cancel(id: string, caller: Caller): Promise<RunRecord> {
+    const run = (await this.find(id, caller)) ? await this.runs.cancelRun(id) : null;
     if (!run) throw new NotFoundError('run', id);
     return run;
   }
 
-  /** False when there was no such run. */
-  delete(id: string): Promise<boolean> {
-    return RUN_ID.test(id) ? this.runs.deleteRun(id) : Promise.resolve(false);
+  /** False when there was no such run (or it is another owner's). */
+  async delete(id: string, caller: Caller): Promise<boolean> {
+    const run = await this.find(id, caller);
+    if (!run) return false;
+    const deleted = await this.runs.deleteRun(id);
+    // The deleting owner's claims on the run's images go with it, then images nobody uses or claims.
+    if (deleted && this.images) await this.images.release([run.contentImage, ...run.styleImages, ...(run.resultImage ? [run.resultImage] : [])], run.ownerId);
+    return deleted;
   }
 
   /** Newest first; the cursor of a run is its id. */
-  async list(options: { status?: RunStatus | null; first?: number | null; after?: string | null }): Promise<RunConnection> {
+  async list(options: { status?: RunStatus | null; first?: number | null; after?: string | null }, caller: Caller): Promise<RunConnection> {
     if (options.after && !RUN_ID.test(options.after)) throw new ParamError('after', 'is not a cursor of this list');
-    const page = await this.runs.listRuns({ status: options.status, first: options.first ?? undefined, after: options.after });
+    // Another owner's run as a cursor would be an oracle for its existence: it is not a cursor of this list.
+    if (options.after && !caller.admin && !(await this.find(options.after, caller))) throw new ParamError('after', 'is not a cursor of this list');
+    const page = await this.runs.listRuns({ status: options.status, first: options.first ?? undefined, after: options.after, ownerId: ownerScope(caller) });
     return {
       edges: page.runs.map((run) => ({ cursor: run.id, node: run })),
       pageInfo: { hasNextPage: page.hasMore, endCursor: page.runs.at(-1)?.id ?? null },
@@ -100,5 +158,12 @@ function parameterOverrides(input: StartRunInput): Partial<TransferParams> {
     if (input[field] !== undefined && input[field] !== null) overrides[field] = input[field];
   }
   if (input.styleBlend !== undefined) overrides.styleBlend = input.styleBlend;
+  // A clone of a fast run made an optimisation leaves its network behind.
+  if (input.mode === 'optimize' && overrides.preset === undefined) overrides.preset = null;
   return overrides as Partial<TransferParams>;
+}
+
+/** The mode the run will have: the input's, else the cloned run's, else the default. */
+function modeOf(input: StartRunInput, base: RunRecord | null): RunMode {
+  return input.mode ?? base?.params.mode ?? 'optimize';
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Caller } from '../auth/caller.js';
 import type { ImageLibrary } from '../graphql/image-library.js';
 
 /** Where images are served: `${IMAGES_PATH}/<sha256>`. */
@@ -8,12 +9,13 @@ export const IMAGES_PATH = '/images';
  * GET or HEAD an image. Ids are content hashes, so an image never changes:
  * its hash is the ETag and it may be cached for good.
  */
-export async function serveImage(images: ImageLibrary, id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function serveImage(images: ImageLibrary, id: string, req: IncomingMessage, res: ServerResponse, caller: Caller): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
   }
-  const image = await images.find(id);
+  // Another owner's image is answered as if it did not exist.
+  const image = await images.findFor(id, caller);
   if (!image) {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('no such image\n');
     return;
@@ -21,7 +23,8 @@ export async function serveImage(images: ImageLibrary, id: string, req: Incoming
   const etag = `"${image.sha256}"`;
   const headers = {
     etag,
-    'cache-control': 'public, max-age=31536000, immutable',
+    // Private once images have owners: a shared cache must not hand one owner's image to another.
+    'cache-control': `${caller.ownerId === null ? 'public' : 'private'}, max-age=31536000, immutable`,
     'x-content-type-options': 'nosniff',
   };
   const candidates = req.headers['if-none-match']?.split(',').map((tag) => tag.trim().replace(/^W\//, ''));

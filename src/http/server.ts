@@ -1,20 +1,29 @@
 import { ApolloServer, HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { GraphQLError, parse, specifiedRules, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { ANONYMOUS, type Caller } from '../auth/caller.js';
+import { resolveAuthPolicy } from '../auth/policy.js';
+import { DEFAULT_RATE_LIMIT, RateLimiter, RateLimitError } from '../auth/rate-limit.js';
+import { bearerToken, TokenStore } from '../auth/tokens.js';
+import { withRequestId } from '../observability/logger.js';
 import type { RunService } from '../runs/run-service.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { createApiServices, type ApiContext } from '../graphql/context.js';
 import { formatApiError } from '../graphql/errors.js';
 import type { ApiLimits } from '../graphql/limits.js';
+import { DEFAULT_QUERY_LIMITS, NoHttpSubscriptionsRule, queryLimitRules } from '../graphql/query-limits.js';
 import { buildApiSchema } from '../graphql/schema.js';
 import { readBody } from './body.js';
-import type { ApiServerConfig } from './config.js';
+import { DEFAULT_MAX_QUEUED_RUNS, type ApiServerConfig } from './config.js';
 import { HttpError, sendHttpError } from './http-error.js';
 import { IMAGES_PATH, serveImage } from './images-route.js';
+import { serveOps, trackRequest, type OpsSources } from './ops-routes.js';
 import { parseMultipartRequest } from './multipart.js';
+import { serveWebPage } from '../web/static.js';
 
 /** GraphQL over HTTP and over WebSocket (graphql-ws), at the same path. */
 export const GRAPHQL_PATH = '/graphql';
@@ -38,20 +47,83 @@ function maxRequestBytes(limits: ApiLimits): number {
  * (src/cli/serve.ts); close this server before stopping it.
  */
 export async function startApiServer(
-  service: { db: { prisma: PrismaClient }; runs: RunService },
+  service: { db: { prisma: PrismaClient }; runs: RunService; ops?: OpsSources },
   config: ApiServerConfig,
 ): Promise<ApiServer> {
-  const services = createApiServices(service, config.limits);
+  const { telemetry } = service.runs;
+  // Before anything starts: an unset STYLEGRAPH_AUTH on a non-loopback address is refused here too.
+  const auth = config.auth ?? resolveAuthPolicy(undefined, config.host);
+  if (auth.warning) console.warn(auth.warning);
+  const authRequired = auth.mode === 'required';
+  const tokens = new TokenStore(service.db.prisma);
+  const limiter = authRequired && config.rateLimit !== null ? new RateLimiter(config.rateLimit ?? DEFAULT_RATE_LIMIT) : undefined;
+  const queryLimits = { ...DEFAULT_QUERY_LIMITS, ...config.queryLimits };
+  const validationRules = queryLimitRules(queryLimits, { introspection: config.introspection ?? !authRequired });
+  const maxSubscriptions = config.maxSubscriptionsPerConnection ?? 100;
+  const services = createApiServices(service, config.limits, { maxQueuedRuns: config.maxQueuedRuns ?? DEFAULT_MAX_QUEUED_RUNS });
   const schema = buildApiSchema();
   const bodyLimit = maxRequestBytes(config.limits);
   const httpServer = createServer();
   let ownUrl = '';
   const baseUrlOf = (req: IncomingMessage) => config.publicUrl ?? (req.headers.host ? `http://${req.headers.host}` : ownUrl);
+  const contextFor = (req: IncomingMessage, caller: Caller): ApiContext => ({ ...services, baseUrl: baseUrlOf(req), caller, feedOptions: config.feed });
 
+  /** The caller a bearer token stands for; null when auth is required and the token is missing, unknown or revoked. */
+  async function authenticate(authorization: unknown): Promise<Caller | null> {
+    if (!authRequired) return ANONYMOUS;
+    const token = bearerToken(typeof authorization === 'string' ? authorization : null);
+    return token ? tokens.verify(token) : null;
+  }
+
+  /** One request's worth of the caller's rate limit (auth required only). */
+  function takeRequest(caller: Caller): void {
+    if (limiter && caller.tokenId) limiter.take(caller.tokenId);
+  }
+
+  // Per WebSocket connection (graphql-ws's context object): who connected, with what.
+  const connections = new WeakMap<object, { authorization: unknown; caller: Caller }>();
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: bodyLimit });
   const wsCleanup = useServer<Record<string, unknown>, Record<string, never>>({
     schema,
-    context: (ctx): ApiContext => ({ ...services, baseUrl: baseUrlOf(ctx.extra.request) }),
+    // Returning false closes the socket with 4403 Forbidden.
+    onConnect: async (ctx) => {
+      const params = ctx.connectionParams ?? {};
+      const authorization = params.authorization ?? params.Authorization;
+      const caller = await authenticate(authorization);
+      if (!caller) return false;
+      connections.set(ctx, { authorization, caller });
+      return true;
+    },
+    // Each operation: the token checked again (a revoked one closes the socket), the rate limit, then parse and validate with the limits.
+    onSubscribe: async (ctx, _id, payload) => {
+      const connection = connections.get(ctx);
+      const caller = connection && await authenticate(connection.authorization);
+      if (!connection || !caller) {
+        ctx.extra.socket.close(4403, 'Forbidden');
+        return [new GraphQLError('the token is missing, unknown or revoked', { extensions: { code: 'UNAUTHENTICATED' } })];
+      }
+      connection.caller = caller;
+      try {
+        takeRequest(caller);
+      } catch (err) {
+        if (!(err instanceof RateLimitError)) throw err;
+        return [new GraphQLError(err.message, { extensions: { code: 'RATE_LIMITED', limit: err.limit, retryAfterSeconds: err.retryAfterSeconds } })];
+      }
+      if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
+        return [new GraphQLError(`at most ${maxSubscriptions} operations may run at once on one connection`, { extensions: { code: 'RATE_LIMITED', limit: 'subscriptions' } })];
+      }
+      let document;
+      try {
+        document = parse(payload.query, { maxTokens: queryLimits.maxTokens });
+      } catch (err) {
+        if (err instanceof GraphQLError) return [err];
+        throw err;
+      }
+      const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
+      if (errors.length > 0) return errors;
+      return { schema, document, variableValues: payload.variables, operationName: payload.operationName };
+    },
+    context: (ctx): ApiContext => contextFor(ctx.extra.request, connections.get(ctx)?.caller ?? NOBODY),
     onNext: (_ctx, _id, _payload, _args, result) =>
       result.errors ? { ...result, errors: result.errors.map((error) => formatApiError(error.toJSON(), error)) } : undefined,
   }, wsServer);
@@ -60,6 +132,12 @@ export async function startApiServer(
     schema,
     formatError: formatApiError,
     includeStacktraceInErrorResponses: false,
+    // Introspection is one of the validation rules (the same for WebSocket operations).
+    introspection: true,
+    validationRules: [...validationRules, NoHttpSubscriptionsRule],
+    parseOptions: { maxTokens: queryLimits.maxTokens },
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
@@ -68,9 +146,11 @@ export async function startApiServer(
   await apollo.start();
 
   httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    route(req, res).catch((err: unknown) => {
+    // One log line per request, with its id; lines logged while it is handled carry the id too.
+    const requestId = trackRequest(telemetry, req, res);
+    withRequestId(requestId, () => route(req, res)).catch((err: unknown) => {
       if (err instanceof HttpError) return sendHttpError(res, err);
-      console.error('stylegraph: HTTP request failed:', err);
+      telemetry.logger.error({ err, requestId }, 'HTTP request failed');
       if (!res.headersSent) sendHttpError(res, new HttpError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error'));
       else res.destroy();
     });
@@ -78,12 +158,35 @@ export async function startApiServer(
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === GRAPHQL_PATH) return serveGraphQL(req, res, url.search);
-    if (url.pathname.startsWith(`${IMAGES_PATH}/`)) return serveImage(services.images, url.pathname.slice(IMAGES_PATH.length + 1), req, res);
+    // /metrics, /healthz, /readyz: for the deployment's monitoring, without a token.
+    if (service.ops && (await serveOps(service.ops, url.pathname, req, res))) return;
+    const isGraphQL = url.pathname === GRAPHQL_PATH;
+    const isImage = url.pathname.startsWith(`${IMAGES_PATH}/`);
+    if (isGraphQL || isImage) {
+      const caller = await authenticate(req.headers.authorization);
+      if (!caller) {
+        throw new HttpError(401, 'UNAUTHENTICATED', 'send "Authorization: Bearer <token>" with a valid, unrevoked API token', {
+          headers: { 'www-authenticate': 'Bearer realm="stylegraph"' },
+        });
+      }
+      try {
+        takeRequest(caller);
+      } catch (err) {
+        if (!(err instanceof RateLimitError)) throw err;
+        throw new HttpError(429, 'RATE_LIMITED', err.message, {
+          extensions: { limit: err.limit, retryAfterSeconds: err.retryAfterSeconds },
+          headers: { 'retry-after': String(err.retryAfterSeconds) },
+        });
+      }
+      if (isGraphQL) return serveGraphQL(req, res, url.search, caller);
+      return serveImage(services.images, url.pathname.slice(IMAGES_PATH.length + 1), req, res, caller);
+    }
+    // The web page holds no data: it needs no token (it asks for one and sends it with its API calls).
+    if (await serveWebPage(req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found; GraphQL is at ${GRAPHQL_PATH}\n`);
   }
 
-  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, search: string): Promise<void> {
+  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, search: string, caller: Caller): Promise<void> {
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -91,7 +194,7 @@ export async function startApiServer(
     const body = req.method === 'POST' ? await graphQLBody(req, headers) : undefined;
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
-      context: async () => ({ ...services, baseUrl: baseUrlOf(req) }),
+      context: async () => contextFor(req, caller),
     });
     await send(res, response);
   }
@@ -140,6 +243,9 @@ export async function startApiServer(
     close: () => apollo.stop(),
   };
 }
+
+/** A caller who may see nothing (a WebSocket operation without a connection record: never expected). */
+const NOBODY: Caller = Object.freeze({ ownerId: null, admin: false, tokenId: null, name: 'nobody' });
 
 async function send(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
   for (const [name, value] of response.headers) res.setHeader(name, value);

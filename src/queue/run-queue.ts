@@ -9,6 +9,8 @@ import type { Database } from '../storage/database.js';
  */
 
 const QUEUE = 'stylegraph-runs';
+/** The advisory lock held while pg-boss installs or upgrades its schema. */
+const INSTALL_LOCK = 72707370;
 
 /** pg-boss's longest allowed job (under 24 h); a handler running longer is failed and retried. */
 const MAX_RUN_HOURS = 23;
@@ -18,6 +20,8 @@ const MAX_RUN_HOURS = 23;
  * checkpoint, so allow many.
  */
 const RESTART_LIMIT = 100;
+
+export type JobState = PgBoss.JobWithMetadata['state'];
 
 export interface RunJob {
   runId: string;
@@ -44,7 +48,16 @@ export class RunQueue {
       pollingIntervalSeconds: options.pollingSeconds,
     });
     boss.on('error', (err) => console.error('stylegraph: job queue error:', err));
-    await boss.start();
+    // Processes starting at once on a new database race to create pg-boss's schema, which
+    // pg-boss 10 does not survive (a unique violation on the schema's name): one at a time.
+    await db.withSession(async (session) => {
+      await session.query('SELECT pg_advisory_lock($1)', [INSTALL_LOCK]);
+      try {
+        await boss.start();
+      } finally {
+        await session.query('SELECT pg_advisory_unlock($1)', [INSTALL_LOCK]);
+      }
+    });
     await boss.createQueue(QUEUE, {
       name: QUEUE,
       expireInHours: MAX_RUN_HOURS,
@@ -68,6 +81,11 @@ export class RunQueue {
   /** Drops a queued job (a cancelled run); no-op once it is taken or finished. */
   async cancel(jobId: string): Promise<void> {
     await this.boss.cancel(QUEUE, jobId);
+  }
+
+  /** Where a job stands: waiting (`created`, `retry`), taken (`active`), finished, or null when there is no such job (any more). */
+  async jobState(jobId: string): Promise<JobState | null> {
+    return (await this.boss.getJobById(QUEUE, jobId))?.state ?? null;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Checkpoint, LayerLosses, Losses } from '../engine/types.js';
+import { Telemetry } from '../observability/telemetry.js';
 import { Prisma, type PrismaClient } from '../storage/generated/client.js';
 import type { RunEventBus } from './events.js';
 import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
@@ -11,6 +12,10 @@ import type { EpochRecord, RunRecord, RunStatus } from './types.js';
  * (a worker finishing, a user cancelling) exactly one wins, on PGlite and on a
  * server alike. Each publishes its event after it is committed, numbered by
  * the run's `eventSeq` column, which the same write increments.
+ *
+ * A worker passes its id as `owner`: its writes then also need it to hold the
+ * run's lease (`workerId`, see src/worker/run-leases.ts), so that a worker
+ * that lost a run to another (it was thought dead) changes nothing.
  */
 
 const TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
@@ -21,15 +26,17 @@ const TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   CANCELED: [],
 };
 
-/** Statuses a worker still has to act on. */
-export const ACTIVE_STATUSES: readonly RunStatus[] = ['QUEUED', 'RUNNING'];
-
 export function isTerminal(status: RunStatus): boolean {
   return TRANSITIONS[status].length === 0;
 }
 
 function statusesLeadingTo(to: RunStatus): RunStatus[] {
   return (Object.keys(TRANSITIONS) as RunStatus[]).filter((from) => TRANSITIONS[from].includes(to));
+}
+
+/** The guard of a worker's writes: the run's lease is still this worker's. */
+function ownedBy(owner: string | undefined): { workerId?: string } {
+  return owner === undefined ? {} : { workerId: owner };
 }
 
 /** Prisma's "no row matched the where clause": here, the run is gone or not in the expected status. */
@@ -68,15 +75,20 @@ function bytesFloats(bytes: Uint8Array): Float32Array {
 const EPOCH_TRANSACTION_TIMEOUT_MS = 120_000;
 
 export class RunLifecycle {
-  constructor(private readonly prisma: PrismaClient, private readonly events: RunEventBus) {}
+  /** `telemetry` logs each status change and moves the metrics (the worker reports epochs to it too). */
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly events: RunEventBus,
+    readonly telemetry: Telemetry = Telemetry.silent(),
+  ) {}
 
   /** Moves the run to `to` if its current status allows; null when it does not (or the run is gone). */
-  private async transition(runId: string, to: RunStatus, fields: Prisma.RunUpdateInput = {}): Promise<RunRecord | null> {
+  private async transition(runId: string, to: RunStatus, owner: string | undefined, fields: Prisma.RunUpdateInput = {}): Promise<RunRecord | null> {
     const at = new Date();
     let row;
     try {
       row = await this.prisma.run.update({
-        where: { id: runId, status: { in: statusesLeadingTo(to) } },
+        where: { id: runId, status: { in: statusesLeadingTo(to) }, ...ownedBy(owner) },
         data: { ...fields, status: to, eventSeq: { increment: 1 }, ...(to === 'RUNNING' ? { startedAt: at } : { finishedAt: at }) },
         include: RUN_INCLUDE,
       });
@@ -86,39 +98,42 @@ export class RunLifecycle {
     }
     const run = toRunRecord(row);
     this.events.publish({ type: 'status', runId, seq: run.eventSeq, status: to, error: run.error, at });
+    this.telemetry.runStatusChanged(run);
     return run;
   }
 
   /** `engine` is null when no engine could be started (the run then fails with the reason). */
-  start(runId: string, engine: { backend: string; device: string } | null): Promise<RunRecord | null> {
-    return this.transition(runId, 'RUNNING', { backend: engine?.backend, device: engine?.device });
+  start(runId: string, engine: { backend: string; device: string } | null, owner?: string): Promise<RunRecord | null> {
+    return this.transition(runId, 'RUNNING', owner, { backend: engine?.backend, device: engine?.device });
   }
 
   /** The result image must be stored before this is called. */
-  succeed(runId: string, resultSha256: string): Promise<RunRecord | null> {
-    return this.transition(runId, 'SUCCEEDED', { result: { connect: { sha256: resultSha256 } } });
+  succeed(runId: string, resultSha256: string, owner?: string): Promise<RunRecord | null> {
+    return this.transition(runId, 'SUCCEEDED', owner, { result: { connect: { sha256: resultSha256 } } });
   }
 
-  fail(runId: string, reason: string): Promise<RunRecord | null> {
-    return this.transition(runId, 'FAILED', { error: reason });
+  fail(runId: string, reason: string, owner?: string): Promise<RunRecord | null> {
+    return this.transition(runId, 'FAILED', owner, { error: reason });
   }
 
+  /** By a user: whoever optimises the run learns it from the CANCELED event. */
   cancel(runId: string): Promise<RunRecord | null> {
-    return this.transition(runId, 'CANCELED');
+    return this.transition(runId, 'CANCELED', undefined);
   }
 
   /**
    * Stores a finished epoch, then the checkpoint taken at its end, in one
    * transaction (so neither is ever stored without the other), then publishes
    * the epoch's event. The preview image must be stored already. Null, with
-   * nothing written, when the run is no longer RUNNING (cancelled, deleted).
+   * nothing written, when the run is no longer RUNNING (cancelled, deleted)
+   * or `owner` no longer holds it.
    */
-  async recordEpoch(runId: string, epoch: FinishedEpoch, checkpoint: Checkpoint): Promise<EpochRecord | null> {
+  async recordEpoch(runId: string, epoch: FinishedEpoch, checkpoint: Checkpoint | null, owner?: string): Promise<EpochRecord | null> {
     let row;
     try {
       row = await this.prisma.$transaction(async (tx) => {
         const { eventSeq } = await tx.run.update({
-          where: { id: runId, status: 'RUNNING' },
+          where: { id: runId, status: 'RUNNING', ...ownedBy(owner) },
           data: { currentEpoch: epoch.epoch, eventSeq: { increment: 1 } },
           select: { eventSeq: true },
         });
@@ -137,7 +152,8 @@ export class RunLifecycle {
             eventSeq,
           },
         });
-        const state = {
+        // None after a FAST run's one pass: nothing continues from it.
+        const state = checkpoint && {
           epoch: epoch.epoch,
           step: checkpoint.step,
           scale: checkpoint.scale,
@@ -147,7 +163,7 @@ export class RunLifecycle {
           adamM: floatBytes(checkpoint.m),
           adamV: floatBytes(checkpoint.v),
         };
-        await tx.runCheckpoint.upsert({ where: { runId }, create: { runId, ...state }, update: state });
+        if (state) await tx.runCheckpoint.upsert({ where: { runId }, create: { runId, ...state }, update: state });
         return created;
       }, { timeout: EPOCH_TRANSACTION_TIMEOUT_MS });
     } catch (err) {

@@ -17,7 +17,8 @@ export function toRunRecord(row: RunRow): RunRecord {
     ownerId: row.ownerId,
     idempotencyKey: row.idempotencyKey,
     status: row.status,
-    params: row.params as unknown as TransferParams,
+    // Runs stored before modes existed were optimisations.
+    params: { mode: 'optimize', preset: null, ...(row.params as object) } as TransferParams,
     seed: row.seed,
     contentImage: row.contentSha256,
     styleImages: row.styles.map((s) => s.imageSha256),

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { ParamError, resolveParams, type TransferParams } from '../engine/params.js';
+import { isFastMode, ParamError, resolveParams, type TransferParams } from '../engine/params.js';
 import { checkImagesFit } from '../engine/transfer.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { RunQueue } from '../queue/run-queue.js';
 import { Prisma, type PrismaClient } from '../storage/generated/client.js';
 import { deleteUnusedImages } from '../storage/images.js';
 import type { RunEventBus } from './events.js';
 import { isTerminal, type RunLifecycle } from './lifecycle.js';
+import { PresetCatalog, type PresetInfo } from './presets.js';
 import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
 import type { EpochRecord, RunRecord, RunStatus, StartRunInput } from './types.js';
 
@@ -42,7 +44,14 @@ export class RunService {
     private readonly queue: RunQueue,
     private readonly lifecycle: RunLifecycle,
     readonly events: RunEventBus,
+    /** The fast-style networks runs in the fast modes may name. */
+    readonly presets: PresetCatalog = new PresetCatalog(),
   ) {}
+
+  /** Logs and metrics (the lifecycle's). */
+  get telemetry(): Telemetry {
+    return this.lifecycle.telemetry;
+  }
 
   /**
    * Validates, stores and queues a run. With an idempotency key already used,
@@ -51,6 +60,8 @@ export class RunService {
    */
   async startRun(input: StartRunInput): Promise<{ run: RunRecord; created: boolean }> {
     const params = resolveParams(input.params ?? {});
+    // In the fast modes the style image is the network's painting (stored now, if it was not yet).
+    if (isFastMode(params.mode)) input = { ...input, styleImages: await this.presetStyleImages(input.styleImages, params) };
     this.checkStyles(input.styleImages, params);
     if (input.idempotencyKey) {
       const existing = await this.findByIdempotencyKey(input.idempotencyKey);
@@ -86,7 +97,13 @@ export class RunService {
     await this.queue.enqueue(row.jobId, row.id);
     const run = toRunRecord(row);
     this.events.publish({ type: 'status', runId: run.id, seq: run.eventSeq, status: run.status, error: null, at: run.createdAt });
+    this.telemetry.runStatusChanged(run);
     return { run, created: true };
+  }
+
+  /** The fast-style networks runs may name as `preset`, with their paintings stored. */
+  listPresets(): Promise<PresetInfo[]> {
+    return this.presets.list(this.prisma);
   }
 
   async getRun(id: string): Promise<RunRecord | null> {
@@ -148,7 +165,7 @@ export class RunService {
     return this.prisma.$transaction(async (tx) => {
       const previews = await tx.runEpoch.findMany({ where: { runId: id }, select: { previewSha256: true } });
       const { count } = await tx.run.deleteMany({ where: { id } });
-      const images = [run.contentImage, ...run.styleImages, ...previews.map((p) => p.previewSha256)];
+      const images = [run.contentImage, ...run.styleImages, ...previews.flatMap((p) => p.previewSha256 ?? [])];
       if (run.resultImage) images.push(run.resultImage);
       await deleteUnusedImages(tx, [...new Set(images)]);
       return count > 0;
@@ -161,10 +178,22 @@ export class RunService {
   }
 
   private checkStyles(styleImages: string[], params: TransferParams): void {
-    if (styleImages.length === 0) throw new ParamError('styleImages', 'needs at least one style image');
+    // A FAST run's network may come without its painting: then there is nothing to measure its style loss against.
+    if (styleImages.length === 0 && params.mode !== 'fast') throw new ParamError('styleImages', 'needs at least one style image');
     if (params.styleBlend && params.styleBlend.length !== styleImages.length) {
       throw new ParamError('styleBlend', `has ${params.styleBlend.length} weights for ${styleImages.length} style images`);
     }
+  }
+
+  /** The style images of a run in a fast mode: the preset's painting, which FAST_THEN_OPTIMIZE cannot do without. */
+  private async presetStyleImages(given: string[], params: TransferParams): Promise<string[]> {
+    if (given.length > 0) {
+      throw new ParamError('styleImages', `must be left out in mode ${params.mode}: the style is the painting of the preset's network`);
+    }
+    const preset = await this.presets.get(this.prisma, params.preset!);
+    if (preset.painting) return [preset.painting.sha256];
+    if (params.mode === 'fast') return [];
+    throw new ParamError('preset', `the network "${preset.name}" comes without its painting (style.jpg), which mode ${params.mode} optimises towards`);
   }
 
   /** The images must be stored and large enough for the layers at every scale (checked on their stored sizes). */

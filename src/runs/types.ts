@@ -39,7 +39,8 @@ export interface EpochRecord {
   layers: LayerLosses;
   /** Optimisation time from the run's start to the end of this epoch, over restarts. */
   elapsedMs: number;
-  previewImage: string;
+  /** Null once retention dropped the preview of an old run (src/retention); the final image stays as the run's result. */
+  previewImage: string | null;
   /** The sequence number this epoch's event was published with. */
   seq: number;
   createdAt: Date;
@@ -53,7 +54,7 @@ export type RunEvent =
 export interface StartRunInput {
   /** SHA-256 id of a stored image. */
   contentImage: string;
-  /** SHA-256 ids of stored images; at least one. */
+  /** SHA-256 ids of stored images; at least one, except in the fast modes, where it is empty (the preset's painting is the style). */
   styleImages: string[];
   /** Missing fields take their defaults. */
   params?: Partial<TransferParams>;

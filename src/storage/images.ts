@@ -49,7 +49,7 @@ export async function readImageBytes(db: Db, sha256: string): Promise<Uint8Array
   return row?.bytes ?? null;
 }
 
-/** Deletes those of `candidates` that no run, style, result or epoch preview uses; returns how many. */
+/** Deletes those of `candidates` that no run, style, result or epoch preview uses and no owner claims; returns how many. */
 export async function deleteUnusedImages(db: Db, candidates: string[]): Promise<number> {
   if (candidates.length === 0) return 0;
   const { count } = await db.image.deleteMany({
@@ -59,6 +59,8 @@ export async function deleteUnusedImages(db: Db, candidates: string[]): Promise<
       runsAsResult: { none: {} },
       stylesOf: { none: {} },
       previewOf: { none: {} },
+      // Uploaded by an owner who has not let go of it (RunsApi.delete releases the deleting owner's claims).
+      owners: { none: {} },
     },
   });
   return count;

@@ -1,6 +1,12 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { EngineEpoch, EngineJob, FromEngine, ToEngine } from './engine-protocol.js';
+import type { EngineEpoch, EngineJob, EngineStats, FromEngine, ToEngine } from './engine-protocol.js';
+
+/** Who hears a thread's measurements (metrics), and of its end. */
+export interface EngineObserver {
+  stats(engine: EngineClient, stats: EngineStats): void;
+  exited(engine: EngineClient): void;
+}
 
 const THREAD_SCRIPT = path.join(__dirname, 'engine-thread.js');
 
@@ -22,24 +28,36 @@ export class EngineClient {
   private exited = false;
   private listener: ((message: FromEngine) => void) | undefined;
   private onExit: ((error: Error) => void) | undefined;
+  /** Unique among this process's threads. */
+  readonly threadId: number;
 
-  private constructor(private readonly thread: Worker, readonly backend: string, readonly device: string) {
-    thread.on('message', (message: FromEngine) => this.listener?.(message));
+  private constructor(
+    private readonly thread: Worker,
+    readonly backend: string,
+    readonly device: string,
+    private readonly observer?: EngineObserver,
+  ) {
+    this.threadId = thread.threadId; // kept: the Worker forgets it once the thread has exited
+    thread.on('message', (message: FromEngine) => {
+      if (message.type === 'stats') this.observer?.stats(this, message.stats);
+      else this.listener?.(message);
+    });
     thread.on('exit', (code) => {
       this.exited = true;
+      this.observer?.exited(this);
       this.onExit?.(new Error(`the engine thread exited (code ${code})`));
     });
   }
 
   /** Starts a thread, which picks a backend and loads VGG19 before it is ready. */
-  static start(): Promise<EngineClient> {
+  static start(observer?: EngineObserver): Promise<EngineClient> {
     const thread = new Worker(THREAD_SCRIPT);
     return new Promise((resolve, reject) => {
       const onExit = (code: number) => fail(new Error(`the engine thread exited (code ${code}) before it was ready`));
       const onMessage = (message: FromEngine) => {
         // Only our own listeners: Worker keeps internal ones (removeAllListeners would stop its port).
         thread.off('error', fail).off('exit', onExit);
-        if (message.type === 'ready') resolve(new EngineClient(thread, message.backend, message.device));
+        if (message.type === 'ready') resolve(new EngineClient(thread, message.backend, message.device, observer));
         else fail(new Error(message.type === 'failed' ? message.message : `unexpected ${message.type} from the engine thread`));
       };
       const fail = (err: Error) => {

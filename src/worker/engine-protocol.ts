@@ -7,6 +7,7 @@ export interface EngineJob {
   /** Encoded image files (PNG, JPEG, WebP), decoded in the thread. */
   content: Uint8Array;
   styles: Uint8Array[];
+  /** In the fast modes the thread loads the network `params.preset` from the models folder it finds (STYLEGRAPH_FAST_STYLE_MODELS). */
   params: TransferParams;
   resume?: Checkpoint;
 }
@@ -22,7 +23,17 @@ export interface EngineEpoch {
   png: Uint8Array;
   width: number;
   height: number;
-  checkpoint: Checkpoint;
+  /** Null after a FAST run's one pass: nothing continues from it. */
+  checkpoint: Checkpoint | null;
+}
+
+/** Measurements for the service's metrics: sent after `ready`, after each epoch and when a job ends. */
+export interface EngineStats {
+  /** What the thread's TensorFlow.js engine holds now (tf.memory()). */
+  numTensors: number;
+  numBytes: number;
+  /** Durations (ms) of the optimisation steps since the previous stats; a job's first step, which holds its set-up, is left out. */
+  stepMs: number[];
 }
 
 export type ToEngine = { type: 'run'; job: EngineJob } | { type: 'abort' };
@@ -31,4 +42,5 @@ export type FromEngine =
   | { type: 'ready'; backend: string; device: string }
   | { type: 'epoch'; epoch: EngineEpoch }
   | { type: 'finished' }
-  | { type: 'failed'; message: string };
+  | { type: 'failed'; message: string }
+  | { type: 'stats'; stats: EngineStats };

@@ -3,39 +3,95 @@
  * CPU- or GPU-bound for minutes, so it runs here and the process that serves
  * requests stays responsive. Loads VGG19 once, then runs one job at a time.
  */
+import { memory } from '@tensorflow/tfjs';
+import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import { decodeImage, encodePng, initBackend, loadVgg19, stylize, type Vgg19 } from '../engine/index.js';
+import {
+  decodeImage, encodePng, fastStylizeContent, fastTransfer, initBackend, loadFastStyleNetwork, loadVgg19,
+  locateFastStyleModels, stylize, type Checkpoint, type FastStyleNetwork, type LayerLosses, type Losses, type RgbImage, type Vgg19,
+} from '../engine/index.js';
 import type { EngineJob, FromEngine, ToEngine } from './engine-protocol.js';
 
 const port = parentPort!;
 const post = (message: FromEngine, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
+/** Step durations not reported yet (see EngineStats). */
+const stepMs: number[] = [];
+
+function postStats(): void {
+  const { numTensors, numBytes } = memory();
+  post({ type: 'stats', stats: { numTensors, numBytes, stepMs: stepMs.splice(0) } });
+}
+
+/** Fast-style networks by preset, loaded on first use and kept (a few MB each). */
+const networks = new Map<string, Promise<FastStyleNetwork>>();
+
+function fastStyleNetwork(preset: string): Promise<FastStyleNetwork> {
+  let network = networks.get(preset);
+  if (!network) {
+    network = loadFastStyleNetwork(join(locateFastStyleModels(), preset));
+    networks.set(preset, network);
+    // A failed load is not kept: the folder may be mended.
+    network.catch(() => networks.delete(preset));
+  }
+  return network;
+}
+
+async function postEpoch(epoch: {
+  epoch: number; step: number; losses: Losses; layers: LayerLosses; elapsedMs: number; image: RgbImage; checkpoint: Checkpoint | null;
+}): Promise<void> {
+  const png = new Uint8Array(await encodePng(epoch.image));
+  const { checkpoint } = epoch;
+  const buffers = checkpoint ? [checkpoint.image.buffer, checkpoint.m.buffer, checkpoint.v.buffer] : [];
+  post(
+    {
+      type: 'epoch',
+      epoch: {
+        epoch: epoch.epoch,
+        step: epoch.step,
+        losses: epoch.losses,
+        layers: epoch.layers,
+        elapsedMs: epoch.elapsedMs,
+        png,
+        width: epoch.image.width,
+        height: epoch.image.height,
+        checkpoint,
+      },
+    },
+    // Moved, not copied; a buffer may back more than one array, and may be listed once only.
+    [...new Set([png.buffer, ...buffers])] as ArrayBuffer[],
+  );
+}
+
 /** The one place the worker calls the engine. */
 async function runJob(vgg: Vgg19, job: EngineJob, signal: AbortSignal): Promise<void> {
+  const { params } = job;
   const content = await decodeImage(job.content);
   const styles = await Promise.all(job.styles.map((bytes) => decodeImage(bytes)));
-  for await (const event of stylize(vgg, { content, styles, params: job.params, resume: job.resume, signal })) {
-    if (event.kind !== 'epoch') continue;
-    const png = new Uint8Array(await encodePng(event.image));
-    const { checkpoint } = event;
-    post(
-      {
-        type: 'epoch',
-        epoch: {
-          epoch: event.epoch,
-          step: event.step,
-          losses: event.losses,
-          layers: event.layers,
-          elapsedMs: event.elapsedMs,
-          png,
-          width: event.image.width,
-          height: event.image.height,
-          checkpoint,
-        },
-      },
-      // Moved, not copied; a buffer may back more than one array, and may be listed once only.
-      [...new Set([png.buffer, checkpoint.image.buffer, checkpoint.m.buffer, checkpoint.v.buffer])] as ArrayBuffer[],
-    );
+  if (params.mode === 'fast') {
+    // One pass, one epoch, no checkpoint (a FAST job is not resumed: its worker finds its epoch stored).
+    if (job.resume || signal.aborted) return;
+    const result = fastTransfer(vgg, await fastStyleNetwork(params.preset!), { content, styles, params });
+    await postEpoch({ epoch: 1, step: 0, ...result, checkpoint: null });
+    return;
+  }
+  // FAST_THEN_OPTIMIZE starts from the network's result; resumed, from its checkpoint.
+  const started = performance.now();
+  const initImage = params.mode === 'fast-then-optimize' && !job.resume
+    ? fastStylizeContent(await fastStyleNetwork(params.preset!), content, params.maxDim)
+    : undefined;
+  const fastMs = performance.now() - started;
+  let mark: number | undefined;
+  for await (const event of stylize(vgg, { content, styles, params, resume: job.resume, signal, initImage })) {
+    if (event.kind !== 'epoch') {
+      const now = performance.now();
+      if (mark !== undefined) stepMs.push(now - mark);
+      mark = now;
+      continue;
+    }
+    await postEpoch({ ...event, elapsedMs: fastMs + event.elapsedMs });
+    postStats();
+    mark = performance.now(); // the epoch's preview is not the next step's time
   }
 }
 
@@ -50,13 +106,20 @@ async function main(): Promise<void> {
     }
     const controller = (current = new AbortController());
     runJob(vgg, message.job, controller.signal).then(
-      () => post({ type: 'finished' }),
-      (err: Error) => post({ type: 'failed', message: err.message }),
+      () => {
+        postStats();
+        post({ type: 'finished' });
+      },
+      (err: Error) => {
+        postStats();
+        post({ type: 'failed', message: err.message });
+      },
     ).finally(() => {
       if (current === controller) current = undefined;
     });
   });
   post({ type: 'ready', backend, device });
+  postStats();
 }
 
 main().catch((err: Error) => {

@@ -1,16 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type { RunQueue } from '../queue/run-queue.js';
 import type { RunEventBus } from '../runs/events.js';
-import { ACTIVE_STATUSES, isTerminal, type RunLifecycle } from '../runs/lifecycle.js';
+import { isTerminal, type RunLifecycle } from '../runs/lifecycle.js';
 import { RUN_INCLUDE, toRunRecord } from '../runs/records.js';
 import type { RunRecord } from '../runs/types.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { deleteUnusedImages, readImageBytes, storeImage } from '../storage/images.js';
 import { EngineAborted, EngineClient } from './engine-client.js';
+import type { HandedBackRun, RunLeases } from './run-leases.js';
 
 /** The abort reason of runs stopped because this worker is shutting down (not cancelled). */
 const SHUTDOWN = new Error('the worker is shutting down');
-/** The abort reason of runs that stopped being RUNNING under the worker (cancelled, deleted). */
-const NOT_RUNNING = new Error('the run is no longer running');
+/** The abort reason of runs that stopped being RUNNING under the worker (cancelled, deleted), or stopped being its own. */
+const NOT_RUNNING = new Error('the run is no longer running here');
 
 /** Thrown to the queue so that the job of a run interrupted by a shutdown is retried, from its checkpoint. */
 export class RunSuspended extends Error {
@@ -30,24 +32,37 @@ function reasonOf(err: unknown): string {
  * then publishes the event (RunLifecycle.recordEpoch); the final image is
  * stored before the run becomes SUCCEEDED. A run found RUNNING when its job
  * is taken again (after a crash or shutdown) resumes from its checkpoint.
+ *
+ * Several workers may share a database: each holds its runs by a lease
+ * (RunLeases), renewed by a heartbeat that also hands back to the queue the
+ * runs of workers whose leases expired. Jobs only say "look at this run"; the
+ * run's row says who owns it, so a job handed out twice, or a job of a run
+ * another worker took over, finds the run claimed and does nothing.
  */
 export class OptimisationWorker {
   private readonly idleEngines: EngineClient[] = [];
   private readonly running = new Map<string, AbortController>();
   private readonly handlers = new Set<Promise<void>>();
   private stopping = false;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private beating: Promise<void> | undefined;
 
+  /** `exclusive`: no other process can open the database (the embedded one), so runs held at start-up are orphans. */
   constructor(
     private readonly prisma: PrismaClient,
     private readonly queue: RunQueue,
     private readonly lifecycle: RunLifecycle,
     private readonly events: RunEventBus,
-    private readonly concurrency: number,
+    private readonly leases: RunLeases,
+    private readonly options: { concurrency: number; exclusive: boolean },
   ) {}
 
   async start(): Promise<void> {
     await this.recover();
-    await this.queue.work(this.concurrency, (job) => this.track(this.handle(job.runId)));
+    await this.queue.work(this.options.concurrency, (job) => this.track(this.handle(job.jobId, job.runId)));
+    this.heartbeat = setInterval(() => {
+      this.beating ??= this.beat().finally(() => { this.beating = undefined; });
+    }, this.leases.heartbeatMs);
   }
 
   /** Stops taking runs, suspends the running ones (their last checkpoint stays; their jobs are retried later). */
@@ -56,24 +71,55 @@ export class OptimisationWorker {
     await this.queue.stopWorking();
     for (const controller of this.running.values()) controller.abort(SHUTDOWN);
     await Promise.allSettled(this.handlers);
+    // Leases are renewed until the suspended runs have been released.
+    clearInterval(this.heartbeat);
+    await this.beating;
     await Promise.all(this.idleEngines.splice(0).map((engine) => engine.terminate()));
   }
 
   /**
-   * Mends what a process killed mid-way left behind: jobs of RUNNING runs
-   * stay "active" in the queue and are put back; a run stored just before a
-   * crash may have no job yet and is queued (sending an existing job is a
-   * no-op). Safe while this is the only worker of the database, as with the
-   * embedded database, whose lock file allows one process.
+   * Mends what processes killed mid-way left behind: runs held by a dead
+   * worker (on the embedded database: every run held, its one process is
+   * gone) go back to the queue; a run stored just before a crash may have no
+   * job yet and is queued (sending an existing job is a no-op, so several
+   * workers starting at once do no harm).
    */
   private async recover(): Promise<void> {
-    const runs = await this.prisma.run.findMany({
-      where: { status: { in: [...ACTIVE_STATUSES] } },
+    await this.handBack(await this.leases.expired(this.options.exclusive));
+    const queued = await this.prisma.run.findMany({
+      where: { status: 'QUEUED' },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      select: { id: true, jobId: true, status: true },
+      select: { id: true, jobId: true },
     });
-    await this.queue.retry(runs.filter((run) => run.status === 'RUNNING').map((run) => run.jobId));
-    for (const run of runs.filter((r) => r.status === 'QUEUED')) await this.queue.enqueue(run.jobId, run.id);
+    for (const run of queued) await this.queue.enqueue(run.jobId, run.id);
+  }
+
+  /** Renews this worker's leases, stops the runs it lost, and hands back the runs of dead workers. */
+  private async beat(): Promise<void> {
+    try {
+      // Only runs claimed before the renewal started can be missing from what it returns.
+      const claimed = [...this.running];
+      const held = await this.leases.renew();
+      for (const [runId, controller] of claimed) if (!held.has(runId)) controller.abort(NOT_RUNNING);
+      await this.handBack(await this.leases.expired(false));
+    } catch (err) {
+      console.error('stylegraph: renewing the worker\'s leases failed:', err);
+    }
+  }
+
+  /** Sees that each run taken from a dead worker has a job waiting for the next free worker. */
+  private async handBack(runs: HandedBackRun[]): Promise<void> {
+    for (const run of runs) {
+      const state = await this.queue.jobState(run.jobId);
+      // Its worker died holding it: back in the queue, in its place.
+      if (state === 'active') await this.queue.retry([run.jobId]);
+      // Finished or gone (a worker that lost the run completed it; archived): a new job, which the run is moved to.
+      else if (state !== 'created' && state !== 'retry') {
+        const jobId = randomUUID();
+        const { count } = await this.prisma.run.updateMany({ where: { id: run.id, jobId: run.jobId }, data: { jobId } });
+        if (count === 1) await this.queue.enqueue(jobId, run.id);
+      }
+    }
   }
 
   private track(handler: Promise<void>): Promise<void> {
@@ -81,11 +127,14 @@ export class OptimisationWorker {
     return handler.finally(() => this.handlers.delete(handler));
   }
 
-  private async handle(runId: string): Promise<void> {
+  private async handle(jobId: string, runId: string): Promise<void> {
     const row = await this.prisma.run.findUnique({ where: { id: runId }, include: RUN_INCLUDE });
-    // Cancelled or deleted while queued: nothing to do.
-    if (!row || isTerminal(row.status)) return;
+    // Cancelled or deleted while queued, or moved to a newer job: nothing to do.
+    if (!row || isTerminal(row.status) || row.jobId !== jobId) return;
     if (this.stopping) throw new RunSuspended(runId);
+    // A live worker holds it (this job was handed out again meanwhile): that worker finishes the run.
+    if (this.running.has(runId) || !(await this.leases.claim(runId, jobId))) return;
+    const owner = this.leases.workerId;
 
     const controller = new AbortController();
     this.running.set(runId, controller);
@@ -98,12 +147,16 @@ export class OptimisationWorker {
       try {
         engine = await this.acquireEngine();
       } catch (err) {
-        if (row.status === 'QUEUED') await this.lifecycle.start(runId, null);
-        await this.lifecycle.fail(runId, reasonOf(err));
+        if (row.status === 'QUEUED') await this.lifecycle.start(runId, null, owner);
+        await this.lifecycle.fail(runId, reasonOf(err), owner);
         return;
       }
-      if (row.status === 'QUEUED' && !(await this.lifecycle.start(runId, engine))) return;
+      if (row.status === 'QUEUED' && !(await this.lifecycle.start(runId, engine, owner))) return;
       await this.optimise(toRunRecord(row), engine, controller);
+    } catch (err) {
+      // Its job goes back to the queue: let the next worker claim the run at once.
+      if (err instanceof RunSuspended) await this.leases.release(runId);
+      throw err;
     } finally {
       unsubscribe();
       this.running.delete(runId);
@@ -112,32 +165,44 @@ export class OptimisationWorker {
   }
 
   private async optimise(run: RunRecord, engine: EngineClient, controller: AbortController): Promise<void> {
+    const owner = this.leases.workerId;
+    // Read after the claim: a worker that held the run before can no longer add to it.
     const stored = await this.lifecycle.latestCheckpoint(run.id);
     // Images used by a run cannot be deleted while it exists (foreign keys), so these are found.
     const [content, ...styles] = await Promise.all(
       [run.contentImage, ...run.styleImages].map(async (sha256) => (await readImageBytes(this.prisma, sha256))!),
     );
     const elapsedBefore = stored?.elapsedMs ?? 0;
+    // A FAST run keeps no checkpoint: taken again once its one epoch is stored, only its status is left to set.
+    const passDone = run.params.mode === 'fast' && (await this.prisma.runEpoch.count({ where: { runId: run.id } })) > 0;
     try {
-      await engine.run({ content, styles, params: run.params, resume: stored?.checkpoint }, async (epoch) => {
+      let engineMsBefore = 0; // the job's time at the end of the previous epoch
+      if (!passDone) await engine.run({ content, styles, params: run.params, resume: stored?.checkpoint }, async (epoch) => {
+        const epochMs = epoch.elapsedMs - engineMsBefore;
+        engineMsBefore = epoch.elapsedMs;
         const preview = await storeImage(this.prisma, epoch.png, { mimeType: 'image/png', width: epoch.width, height: epoch.height });
         const recorded = await this.lifecycle.recordEpoch(run.id, {
           ...epoch,
           elapsedMs: elapsedBefore + epoch.elapsedMs,
           previewSha256: preview.sha256,
-        }, epoch.checkpoint);
+        }, epoch.checkpoint, owner);
         if (!recorded) {
           controller.abort(NOT_RUNNING);
           await deleteUnusedImages(this.prisma, [preview.sha256]);
+        } else {
+          this.lifecycle.telemetry.epochFinished({
+            runId: run.id, epoch: epoch.epoch, epochs: run.params.epochs, step: epoch.step, losses: epoch.losses,
+            elapsedMs: recorded.elapsedMs, epochMs, backend: engine.backend,
+          });
         }
       }, controller.signal);
     } catch (err) {
       if (!(err instanceof EngineAborted)) {
-        await this.lifecycle.fail(run.id, reasonOf(err));
+        await this.lifecycle.fail(run.id, reasonOf(err), owner);
         return;
       }
       if (err.reason === SHUTDOWN) throw new RunSuspended(run.id);
-      return; // cancelled or deleted: its status says so already
+      return; // cancelled, deleted, or taken over: its row says so already
     }
     // The final image is the last epoch's image, already stored with that epoch
     // (also when the run resumed from a checkpoint taken at its very end).
@@ -145,14 +210,27 @@ export class OptimisationWorker {
       where: { runId_epoch: { runId: run.id, epoch: run.params.epochs } },
       select: { previewSha256: true },
     });
-    if (last) await this.lifecycle.succeed(run.id, last.previewSha256);
-    else await this.lifecycle.fail(run.id, `the engine stopped before epoch ${run.params.epochs}`);
+    // (Its preview is null only once retention dropped it, which it never does to an unfinished run.)
+    if (last?.previewSha256) await this.lifecycle.succeed(run.id, last.previewSha256, owner);
+    else await this.lifecycle.fail(run.id, `the engine stopped before epoch ${run.params.epochs}`, owner);
   }
 
   private async acquireEngine(): Promise<EngineClient> {
     // An idle thread may have died (out of memory, say); start a new one then.
     const engine = this.idleEngines.pop();
-    return engine?.usable ? engine : EngineClient.start();
+    if (engine?.usable) return engine;
+    const { telemetry } = this.lifecycle;
+    try {
+      const started = await EngineClient.start({
+        stats: (thread, stats) => telemetry.engineStats(thread.threadId, thread.backend, stats),
+        exited: (thread) => telemetry.engineGone(thread.threadId, thread.backend),
+      });
+      telemetry.engineReady(started.backend, started.device);
+      return started;
+    } catch (err) {
+      telemetry.engineFailed(reasonOf(err));
+      throw err;
+    }
   }
 
   private releaseEngine(engine: EngineClient): void {

@@ -4,10 +4,11 @@ import type { RunEvent } from '../../src/runs/types.js';
 import { storeImage } from '../../src/storage/images.js';
 import { freshDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 import { makePng } from './images.js';
-import { VGG19_PATH } from './shared-data.js';
+import { FAST_STYLE_MODELS, VGG19_PATH } from './shared-data.js';
 
-// Engine threads inherit the environment: they load the real weights.
+// Engine threads inherit the environment: they load the real weights (and the service its fast-style networks).
 process.env.STYLEGRAPH_VGG19 = VGG19_PATH;
+process.env.STYLEGRAPH_FAST_STYLE_MODELS = FAST_STYLE_MODELS;
 
 /** Tiny runs: 24 px, a few steps; each takes well under a second per epoch. */
 export const TINY_PARAMS = { maxDim: 24, epochs: 3, stepsPerEpoch: 2, seed: 7 };
@@ -25,7 +26,7 @@ export async function startTestService(
   options: { role?: Role; concurrency?: number; database?: TestDatabase } = {},
 ): Promise<TestService> {
   const database = options.database ?? await freshDatabase(kind);
-  const config: Config = { database: database.config, workerConcurrency: options.concurrency ?? 1, queuePollingSeconds: 1 };
+  const config: Config = { database: database.config, workerConcurrency: options.concurrency ?? 1, queuePollingSeconds: 1, workerLeaseSeconds: 30 };
   const service = await startService(config, options.role ?? 'all');
   return {
     ...service,

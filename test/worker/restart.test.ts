@@ -14,7 +14,8 @@ type Line = { start?: { id: string; status: string; currentEpoch: number }; even
 /** Runs the service in a child; `interrupt` is sent after the second epoch. Resolves with its lines and exit. */
 function runChild(database: TestDatabase, interrupt?: NodeJS.Signals): Promise<{ lines: Line[]; code: number | null; signal: NodeJS.Signals | null }> {
   const child = spawn(process.execPath, [CHILD, JSON.stringify(PARAMS)], {
-    env: { ...process.env, ...database.env },
+    // A short lease: on PostgreSQL the restarted process waits for the killed one's to expire.
+    env: { ...process.env, ...database.env, STYLEGRAPH_WORKER_LEASE_SECONDS: '2' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines: Line[] = [];

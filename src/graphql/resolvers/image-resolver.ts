@@ -8,12 +8,12 @@ import { UploadedFile, UploadScalar } from '../types/upload.js';
 export class ImageResolver {
   @Query(() => Image, { nullable: true })
   image(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<StoredImage | null> {
-    return ctx.images.find(id);
+    return ctx.images.findFor(id, ctx.caller);
   }
 
   @Mutation(() => Image, { description: 'Stores an image given as a base64 data URL (PNG, JPEG or WebP).' })
   createImage(@Arg('dataUrl') dataUrl: string, @Ctx() ctx: ApiContext): Promise<StoredImage> {
-    return ctx.images.addDataUrl(dataUrl, 'dataUrl');
+    return ctx.images.addDataUrl(dataUrl, 'dataUrl', ctx.caller);
   }
 
   @Mutation(() => Image, {
@@ -21,7 +21,7 @@ export class ImageResolver {
       + 'with an `apollo-require-preflight: true` header (cross-site request forgery protection).',
   })
   uploadImage(@Arg('file', () => UploadScalar) file: UploadedFile, @Ctx() ctx: ApiContext): Promise<StoredImage> {
-    return ctx.images.addBytes(file.bytes, 'file');
+    return ctx.images.addBytes(file.bytes, 'file', ctx.caller, file.mimeType);
   }
 
   @FieldResolver(() => ID)

@@ -12,7 +12,7 @@ export class RunEventsResolver {
     subscribe: ({ args, context }) => {
       const { runId, sinceEpoch } = args as RunEventsArgs;
       const ctx = context as ApiContext;
-      return openRunEventFeed(ctx.runService, ctx.runs, runId, sinceEpoch ?? 0);
+      return openRunEventFeed(ctx.runService, ctx.runs, runId, sinceEpoch ?? 0, ctx.caller, ctx.feedOptions);
     },
   })
   runEvents(@Root() event: RunEvent, @Args(() => RunEventsArgs) _args: RunEventsArgs): RunEvent {

@@ -9,7 +9,7 @@ import { RunConnection } from '../types/run-connection.js';
 import { Run, RunEpoch, RunParams } from '../types/run.js';
 import { StartRunInput } from '../types/start-run-input.js';
 
-/** Images a run refers to cannot be deleted while it exists (foreign keys). */
+/** Images a run refers to cannot be deleted while it exists (foreign keys); the run's owner sees them (it is visible, so the caller may). */
 async function imageOf(ctx: ApiContext, id: string): Promise<StoredImage> {
   return (await ctx.images.find(id))!;
 }
@@ -18,27 +18,27 @@ async function imageOf(ctx: ApiContext, id: string): Promise<StoredImage> {
 export class RunResolver {
   @Query(() => Run, { nullable: true })
   run(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<RunRecord | null> {
-    return ctx.runs.find(id);
+    return ctx.runs.find(id, ctx.caller);
   }
 
   @Query(() => RunConnection, { description: 'Runs, newest first.' })
   runs(@Args(() => RunsArgs) args: RunsArgs, @Ctx() ctx: ApiContext): Promise<RunConnection> {
-    return ctx.runs.list(args);
+    return ctx.runs.list(args, ctx.caller);
   }
 
   @Mutation(() => Run, { description: 'Validates, stores and queues a run; refused input writes nothing.' })
   startRun(@Arg('input', () => StartRunInput) input: StartRunInput, @Ctx() ctx: ApiContext): Promise<RunRecord> {
-    return ctx.runs.start(input);
+    return ctx.runs.start(input, ctx.caller);
   }
 
   @Mutation(() => Run, { description: 'Cancels a QUEUED or RUNNING run (a running one stops within a step); a finished run comes back as it is.' })
   cancelRun(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<RunRecord> {
-    return ctx.runs.cancel(id);
+    return ctx.runs.cancel(id, ctx.caller);
   }
 
   @Mutation(() => Boolean, { description: 'Deletes a run (cancelling it first) and the images no other run uses; false when there was no such run.' })
   deleteRun(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<boolean> {
-    return ctx.runs.delete(id);
+    return ctx.runs.delete(id, ctx.caller);
   }
 
   @FieldResolver(() => Image)
@@ -84,8 +84,11 @@ export class RunResolver {
 
 @Resolver(() => RunEpoch)
 export class RunEpochResolver {
-  @FieldResolver(() => Image, { description: 'The image as it stood at the end of this epoch (PNG).' })
-  preview(@Root() epoch: RunEpoch, @Ctx() ctx: ApiContext): Promise<StoredImage> {
-    return imageOf(ctx, epoch.previewImage);
+  @FieldResolver(() => Image, {
+    nullable: true,
+    description: 'The image as it stood at the end of this epoch (PNG); null once retention dropped the previews of an old run.',
+  })
+  async preview(@Root() epoch: RunEpoch, @Ctx() ctx: ApiContext): Promise<StoredImage | null> {
+    return epoch.previewImage === null ? null : imageOf(ctx, epoch.previewImage);
   }
 }

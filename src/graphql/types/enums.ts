@@ -25,6 +25,23 @@ registerEnumType(InitImage, {
   },
 });
 
+/** GraphQL names for the engine's RunMode values. */
+export enum RunMode {
+  OPTIMIZE = 'optimize',
+  FAST = 'fast',
+  FAST_THEN_OPTIMIZE = 'fast-then-optimize',
+}
+
+registerEnumType(RunMode, {
+  name: 'RunMode',
+  description: 'How a run makes its image.',
+  valuesConfig: {
+    OPTIMIZE: { description: 'Gatys et al.\'s optimisation, epochs x stepsPerEpoch steps (the tutorial).' },
+    FAST: { description: 'One pass through the preset\'s trained network: one epoch, no optimisation steps; the loss weights only weigh the losses reported.' },
+    FAST_THEN_OPTIMIZE: { description: 'The optimisation, started from the preset network\'s result instead of `init`, towards the preset\'s painting.' },
+  },
+});
+
 /** GraphQL names for the engine's Pooling values. */
 export enum PoolingMode {
   MAX = 'max',

@@ -1,6 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { EpochRecord } from '../../runs/types.js';
-import { InitImage, PoolingMode, RunStatus } from './enums.js';
+import { InitImage, PoolingMode, RunMode, RunStatus } from './enums.js';
 
 @ObjectType({ description: 'The parameters a run was started with, defaults filled in.' })
 export class RunParams {
@@ -20,6 +20,9 @@ export class RunParams {
   @Field() preserveColors!: boolean;
   @Field(() => Int) multiscale!: number;
   @Field(() => PoolingMode) pooling!: PoolingMode;
+  @Field(() => RunMode) mode!: RunMode;
+  @Field(() => String, { nullable: true, description: 'The fast-style network of the fast modes; null in OPTIMIZE.' })
+  preset!: string | null;
 }
 
 @ObjectType({ description: 'One finished epoch of a run.' })
@@ -38,8 +41,8 @@ export class RunEpoch {
   @Field(() => Int, { description: 'Optimisation time from the run\'s start to the end of this epoch.' })
   elapsedMs!: number;
 
-  /** The preview's image id; `preview` resolves it. */
-  previewImage!: string;
+  /** The preview's image id (null once retention dropped it); `preview` resolves it. */
+  previewImage!: string | null;
 
   static from(record: EpochRecord): RunEpoch {
     return {

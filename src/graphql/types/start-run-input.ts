@@ -1,5 +1,5 @@
 import { Field, Float, ID, InputType, Int } from 'type-graphql';
-import { InitImage, PoolingMode } from './enums.js';
+import { InitImage, PoolingMode, RunMode } from './enums.js';
 
 @InputType({
   description: 'A new run. Unset parameters take the TensorFlow tutorial\'s defaults, or, with cloneOf, the earlier run\'s values.',
@@ -11,7 +11,7 @@ export class StartRunInput {
   @Field(() => ID, { nullable: true, description: 'The content image; required unless cloneOf is given.' })
   contentImageId?: string | null;
 
-  @Field(() => [ID], { nullable: true, description: 'One or more style images, blended; required unless cloneOf is given.' })
+  @Field(() => [ID], { nullable: true, description: 'One or more style images, blended; required unless cloneOf is given. Left out in the fast modes: the preset\'s painting is the style.' })
   styleImageIds?: string[] | null;
 
   @Field(() => [Float], { nullable: true, description: 'One weight per style image (default: equal).' })
@@ -20,7 +20,13 @@ export class StartRunInput {
   @Field(() => Int, { nullable: true, description: 'Longer side of the optimised image in pixels (default 512).' })
   maxDim?: number | null;
 
-  @Field(() => Int, { nullable: true, description: 'Default 10.' })
+  @Field(() => RunMode, { nullable: true, description: 'Default OPTIMIZE.' })
+  mode?: RunMode | null;
+
+  @Field(() => String, { nullable: true, description: 'The fast-style network (a `presets` name, e.g. "wave"); required in the fast modes, refused in OPTIMIZE.' })
+  preset?: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Default 10; always 1 in mode FAST.' })
   epochs?: number | null;
 
   @Field(() => Int, { nullable: true, description: 'Default 100.' })
@@ -38,7 +44,7 @@ export class StartRunInput {
   @Field(() => Float, { nullable: true, description: 'Adam\'s learning rate (default 0.02).' })
   learningRate?: number | null;
 
-  @Field(() => InitImage, { nullable: true, description: 'Default CONTENT.' })
+  @Field(() => InitImage, { nullable: true, description: 'Default CONTENT; FAST_THEN_OPTIMIZE starts from the network\'s result instead.' })
   init?: InitImage | null;
 
   @Field(() => Int, { nullable: true, description: 'Seeds the NOISE initialisation (default 0).' })

@@ -1,0 +1,309 @@
+/**
+ * The page's only way to the service: its public GraphQL API, over HTTP for
+ * queries and mutations and over graphql-ws for live run events.
+ */
+import { createClient, type Client } from 'graphql-ws';
+
+export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED';
+export const RUN_STATUSES: RunStatus[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELED'];
+export const FINISHED: ReadonlySet<RunStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELED']);
+
+export interface Image {
+  id: string;
+  url: string;
+  width: number;
+  height: number;
+  mimeType: string;
+}
+
+export interface RunEpoch {
+  epoch: number;
+  step: number;
+  totalLoss: number;
+  contentLoss: number;
+  styleLoss: number;
+  totalVariationLoss: number;
+  elapsedMs: number;
+  preview: Image | null;
+}
+
+export interface RunParams {
+  maxDim: number;
+  epochs: number;
+  stepsPerEpoch: number;
+  contentWeight: number;
+  styleWeight: number;
+  totalVariationWeight: number;
+  learningRate: number;
+  /** CONTENT | NOISE | STYLE */
+  init: string;
+  seed: number;
+  preserveColors: boolean;
+  multiscale: number;
+  styleBlend: number[] | null;
+}
+
+export interface Run {
+  id: string;
+  status: RunStatus;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  contentImage: Image;
+  styleImages: Image[];
+  resultImage: Image | null;
+  currentEpoch: number;
+  totalEpochs: number;
+  progress: number;
+  queuePosition: number | null;
+  error: string | null;
+  backend: string | null;
+  params: RunParams;
+}
+
+export interface RunWithEpochs extends Run {
+  epochs: RunEpoch[];
+}
+
+export interface RunEvent {
+  sequence: number;
+  kind: 'STATUS' | 'EPOCH';
+  run: Run;
+  epoch: RunEpoch | null;
+}
+
+export interface StartRunInput extends Partial<RunParams> {
+  cloneOf?: string;
+  contentImageId: string;
+  styleImageIds: string[];
+  idempotencyKey?: string;
+}
+
+const IMAGE = 'id url width height mimeType';
+const PARAMS = 'params { maxDim epochs stepsPerEpoch contentWeight styleWeight totalVariationWeight learningRate init seed preserveColors multiscale styleBlend }';
+const RUN = `id status createdAt startedAt finishedAt currentEpoch totalEpochs progress queuePosition error backend
+  contentImage { ${IMAGE} } styleImages { ${IMAGE} } resultImage { ${IMAGE} } ${PARAMS}`;
+const EPOCH = `epoch step totalLoss contentLoss styleLoss totalVariationLoss elapsedMs preview { ${IMAGE} }`;
+
+const TOKEN_KEY = 'stylegraph.token';
+
+/** The API token this browser keeps (a server with STYLEGRAPH_AUTH=required wants one); null when none. */
+export function apiToken(): string | null {
+  try {
+    return localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setApiToken(token: string | null): void {
+  if (token) localStorage.setItem(TOKEN_KEY, token);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+function authHeaders(): Record<string, string> {
+  const token = apiToken();
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** Fired on window when the server refuses this browser's token (or its lack of one). */
+export const UNAUTHENTICATED_EVENT = 'stylegraph:unauthenticated';
+
+function refused(): void {
+  window.dispatchEvent(new Event(UNAUTHENTICATED_EVENT));
+}
+
+const imageBlobs = new Map<string, Promise<string>>();
+
+/** An API image's bytes, fetched with the token, as an object URL (cached). */
+function imageObjectUrl(url: string): Promise<string> {
+  let blob = imageBlobs.get(url);
+  if (!blob) {
+    blob = fetch(url, { headers: authHeaders() }).then(async (response) => {
+      if (response.status === 401) refused();
+      if (!response.ok) throw new Error(`${url}: ${response.status}`);
+      return URL.createObjectURL(await response.blob());
+    });
+    imageBlobs.set(url, blob);
+    blob.catch(() => imageBlobs.delete(url));
+  }
+  return blob;
+}
+
+/**
+ * Shows an API image in `img`. Without a token that is its URL; with one, the
+ * bytes are fetched with the token (an <img> cannot send it) and shown from memory.
+ */
+export function showImage(img: HTMLImageElement, url: string): void {
+  img.dataset.url = url;
+  if (!apiToken()) {
+    img.src = url;
+    return;
+  }
+  imageObjectUrl(url).then((src) => {
+    if (img.dataset.url === url) img.src = src;
+  }, () => undefined);
+}
+
+/** Points a link (a download) at an API image, the same way. */
+export function linkImage(link: HTMLAnchorElement, url: string): void {
+  if (!apiToken()) {
+    link.href = url;
+    return;
+  }
+  imageObjectUrl(url).then((src) => {
+    link.href = src;
+  }, () => undefined);
+}
+
+/** An error the API reported: `field` names the input it is about, when it is about one. */
+export class ApiError extends Error {
+  constructor(message: string, readonly code?: string, readonly field?: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+interface GraphQLResponse<T> {
+  data?: T | null;
+  errors?: { message: string; extensions?: { code?: string; field?: string } }[];
+}
+
+function request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  return send<T>({ body: JSON.stringify({ query, variables }), headers: { 'content-type': 'application/json' } });
+}
+
+async function send<T>(init: { body: BodyInit; headers: Record<string, string> }): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch('/graphql', {
+      method: 'POST',
+      headers: { accept: 'application/graphql-response+json, application/json', ...authHeaders(), ...init.headers },
+      body: init.body,
+    });
+  } catch {
+    throw new ApiError('The service cannot be reached.', 'NETWORK');
+  }
+  let body: GraphQLResponse<T>;
+  try {
+    body = (await response.json()) as GraphQLResponse<T>;
+  } catch {
+    throw new ApiError(`The service answered ${response.status} ${response.statusText}.`, 'HTTP');
+  }
+  const error = body.errors?.[0];
+  if (error?.extensions?.code === 'UNAUTHENTICATED') refused();
+  if (error) throw new ApiError(error.message, error.extensions?.code, error.extensions?.field);
+  if (!body.data) throw new ApiError(`The service answered ${response.status} without data.`, 'HTTP');
+  return body.data;
+}
+
+export interface ServiceLimits {
+  maxImageBytes: number;
+  maxImagePixels: number;
+  maxDim: number;
+  maxTotalSteps: number;
+}
+
+export async function serviceLimits(): Promise<ServiceLimits> {
+  const data = await request<{ serviceInfo: { limits: ServiceLimits } }>(
+    'query Limits { serviceInfo { limits { maxImageBytes maxImagePixels maxDim maxTotalSteps } } }');
+  return data.serviceInfo.limits;
+}
+
+/**
+ * Uploads an image file as a GraphQL multipart request (uploadImage); the
+ * preflight header is the server's cross-site request forgery guard.
+ */
+export async function uploadImage(file: Blob, filename: string): Promise<Image> {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({
+    query: `mutation UploadImage($file: Upload!) { uploadImage(file: $file) { ${IMAGE} } }`,
+    variables: { file: null },
+  }));
+  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+  form.append('0', file, filename);
+  const data = await send<{ uploadImage: Image }>({ body: form, headers: { 'apollo-require-preflight': 'true' } });
+  return data.uploadImage;
+}
+
+export async function startRun(input: StartRunInput): Promise<Run> {
+  const data = await request<{ startRun: Run }>(
+    `mutation StartRun($input: StartRunInput!) { startRun(input: $input) { ${RUN} } }`, { input });
+  return data.startRun;
+}
+
+export async function cancelRun(id: string): Promise<Run> {
+  const data = await request<{ cancelRun: Run }>(`mutation CancelRun($id: ID!) { cancelRun(id: $id) { ${RUN} } }`, { id });
+  return data.cancelRun;
+}
+
+export async function deleteRun(id: string): Promise<boolean> {
+  const data = await request<{ deleteRun: boolean }>(`mutation DeleteRun($id: ID!) { deleteRun(id: $id) }`, { id });
+  return data.deleteRun;
+}
+
+export async function getRun(id: string): Promise<RunWithEpochs | null> {
+  const data = await request<{ run: RunWithEpochs | null }>(
+    `query Run($id: ID!) { run(id: $id) { ${RUN} epochs { ${EPOCH} } } }`, { id });
+  return data.run;
+}
+
+export interface RunPage {
+  runs: Run[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export async function listRuns(status: RunStatus | null, first: number, after: string | null): Promise<RunPage> {
+  const data = await request<{ runs: { edges: { node: Run }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }>(
+    `query Runs($status: RunStatus, $first: Int, $after: String) {
+      runs(status: $status, first: $first, after: $after) { edges { node { ${RUN} } } pageInfo { hasNextPage endCursor } }
+    }`, { status, first, after });
+  return { runs: data.runs.edges.map((edge) => edge.node), hasNextPage: data.runs.pageInfo.hasNextPage, endCursor: data.runs.pageInfo.endCursor };
+}
+
+let wsClient: Client | undefined;
+
+function ws(): Client {
+  wsClient ??= createClient({
+    url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
+    lazy: true,
+    connectionParams: () => authHeaders(),
+    retryAttempts: 8,
+    // 4403: the server refused the token; trying again will not help.
+    shouldRetry: (event) => !(event instanceof CloseEvent && event.code === 4403),
+  });
+  return wsClient;
+}
+
+export interface RunEventHandlers {
+  next(event: RunEvent): void;
+  error(error: ApiError): void;
+  complete(): void;
+}
+
+/** Follows a run: stored epochs after `sinceEpoch` first, then live ones; returns an unsubscribe. */
+export function subscribeRunEvents(runId: string, sinceEpoch: number, handlers: RunEventHandlers): () => void {
+  return ws().subscribe<{ runEvents: RunEvent }>(
+    {
+      query: `subscription RunEvents($runId: ID!, $sinceEpoch: Int) {
+        runEvents(runId: $runId, sinceEpoch: $sinceEpoch) { sequence kind run { ${RUN} } epoch { ${EPOCH} } }
+      }`,
+      variables: { runId, sinceEpoch },
+    },
+    {
+      next(result) {
+        const error = result.errors?.[0] as { message: string; extensions?: { code?: string; field?: string } } | undefined;
+        if (error) handlers.error(new ApiError(error.message, error.extensions?.code, error.extensions?.field));
+        else if (result.data) handlers.next(result.data.runEvents);
+      },
+      error(error) {
+        if (error instanceof CloseEvent && error.code === 4403) refused();
+        const message = Array.isArray(error) ? String((error[0] as { message?: string })?.message)
+          : error instanceof Error ? error.message : 'The live connection closed.';
+        handlers.error(new ApiError(message, 'SUBSCRIPTION'));
+      },
+      complete: handlers.complete,
+    },
+  );
+}

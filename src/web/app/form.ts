@@ -1,0 +1,437 @@
+/**
+ * Starting a run: a content image and one or more style images (uploaded
+ * here or picked from those already uploaded), the main parameters, start.
+ * Errors from the API appear next to the field they name.
+ */
+import { ApiError, startRun, uploadImage, type Image, type Run, type RunParams, type ServiceLimits, type StartRunInput } from './api';
+import { apiImage, clear, h, uid } from './dom';
+
+export const DEFAULTS: RunParams = {
+  maxDim: 512,
+  epochs: 10,
+  stepsPerEpoch: 100,
+  contentWeight: 1e4,
+  styleWeight: 1e-2,
+  totalVariationWeight: 30,
+  learningRate: 0.02,
+  init: 'CONTENT',
+  seed: 0,
+  preserveColors: false,
+  multiscale: 1,
+  styleBlend: null,
+};
+
+interface NumberField {
+  name: keyof RunParams;
+  label: string;
+  hint: string;
+  min?: number;
+  max?: number;
+  step: string;
+  integer?: boolean;
+}
+
+const MAIN_FIELDS: NumberField[] = [
+  { name: 'maxDim', label: 'Size (px)', hint: 'Longer side of the result', min: 16, max: 8192, step: '1', integer: true },
+  { name: 'epochs', label: 'Epochs', hint: 'A preview after each', min: 1, max: 100000, step: '1', integer: true },
+  { name: 'stepsPerEpoch', label: 'Steps per epoch', hint: 'Optimiser steps', min: 1, step: '1', integer: true },
+  { name: 'seed', label: 'Seed', hint: 'Repeatable noise', min: 0, max: 4294967295, step: '1', integer: true },
+  { name: 'contentWeight', label: 'Content weight', hint: 'Keep the subject', min: 0, step: 'any' },
+  { name: 'styleWeight', label: 'Style weight', hint: 'Take on the style', min: 0, step: 'any' },
+  { name: 'totalVariationWeight', label: 'TV weight', hint: 'Smoothness', min: 0, step: 'any' },
+];
+
+const ADVANCED_FIELDS: NumberField[] = [
+  { name: 'learningRate', label: 'Learning rate', hint: 'Adam step size', min: 0, step: 'any' },
+  { name: 'multiscale', label: 'Scales', hint: '1 = off; each doubles', min: 1, max: 8, step: '1', integer: true },
+];
+
+/** Where an API error's field (`styleImageIds[1]`, `input.epochs`, ...) is shown. */
+function fieldKey(field: string): string {
+  return field.replace(/^input\./, '').replace(/\[\d+\]$/, '').replace(/\.\d+$/, '');
+}
+
+/**
+ * A file the server would refuse for its size is shrunk in the browser first
+ * (the result is at most a few thousand pixels anyway); others go as they are.
+ */
+async function fitWithinLimits(file: File, limits: ServiceLimits): Promise<Blob> {
+  if (file.size < 2 * 1024 * 1024 && file.size <= limits.maxImageBytes) return file;
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    return file; // the server says what is wrong with it
+  }
+  const pixels = bitmap.width * bitmap.height;
+  if (pixels <= limits.maxImagePixels && file.size <= limits.maxImageBytes) return file;
+  const scale = Math.min(1, Math.sqrt(Math.min(limits.maxImagePixels, 16_000_000) / pixels), 4096 / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  canvas.getContext('2d')!.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  return new Promise((resolve) => canvas.toBlob((blob) => resolve(blob ?? file), 'image/jpeg', 0.92));
+}
+
+function randomKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+interface Slot {
+  image?: Image;
+  /** While uploading: the local preview and file name. */
+  pending?: { src: string; name: string };
+}
+
+export class RunForm {
+  readonly element: HTMLFormElement;
+  private content: Slot = {};
+  private styles: Slot[] = [];
+  private recent: Image[] = [];
+  private cloneOf: Run | undefined;
+  private readonly inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
+  private readonly errors = new Map<string, HTMLElement>();
+  private readonly contentBox: HTMLDivElement;
+  private readonly stylesBox: HTMLDivElement;
+  private readonly recentContent: HTMLDivElement;
+  private readonly recentStyles: HTMLDivElement;
+  private readonly cloneBanner: HTMLDivElement;
+  private readonly submitButton: HTMLButtonElement;
+  private readonly formError: HTMLParagraphElement;
+  private readonly contentFile: HTMLInputElement;
+  private readonly styleFile: HTMLInputElement;
+  private idempotencyKey = randomKey();
+  private limits: ServiceLimits = { maxImageBytes: 16 * 1024 * 1024, maxImagePixels: 25_000_000, maxDim: 2048, maxTotalSteps: 10_000 };
+  private uploads = 0;
+
+  constructor(private readonly onStarted: (run: Run) => void) {
+    const contentFileId = uid('content-file');
+    const styleFileId = uid('style-file');
+    this.contentFile = h('input', { id: contentFileId, type: 'file', accept: 'image/*', class: 'file-input', name: 'contentFile', 'aria-describedby': 'content-error' });
+    this.styleFile = h('input', { id: styleFileId, type: 'file', accept: 'image/*', multiple: true, class: 'file-input', name: 'styleFiles', 'aria-describedby': 'style-error' });
+    this.contentFile.addEventListener('change', () => {
+      const file = this.contentFile.files?.[0];
+      if (file) void this.upload(file, 'content');
+      this.contentFile.value = '';
+    });
+    this.styleFile.addEventListener('change', () => {
+      for (const file of Array.from(this.styleFile.files ?? [])) void this.upload(file, 'style');
+      this.styleFile.value = '';
+    });
+
+    this.contentBox = h('div', { class: 'slots', 'aria-live': 'polite' });
+    this.stylesBox = h('div', { class: 'slots', 'aria-live': 'polite' });
+    this.recentContent = h('div', { class: 'recent', role: 'group', 'aria-label': 'Uploaded images to use as content' });
+    this.recentStyles = h('div', { class: 'recent', role: 'group', 'aria-label': 'Uploaded images to use as styles' });
+    this.cloneBanner = h('div', { class: 'clone-banner', hidden: true });
+    this.formError = h('p', { class: 'form-error', role: 'alert' });
+    this.submitButton = h('button', { type: 'submit', class: 'button button-primary button-wide' }, 'Start run');
+
+    const contentError = h('p', { class: 'field-error', id: 'content-error', 'aria-live': 'polite' });
+    const styleError = h('p', { class: 'field-error', id: 'style-error', 'aria-live': 'polite' });
+    this.errors.set('contentImageId', contentError);
+    this.errors.set('styleImageIds', styleError);
+
+    this.element = h('form', { class: 'run-form', novalidate: true, 'aria-labelledby': 'form-title' },
+      h('h2', { id: 'form-title', class: 'panel-title' }, 'New run'),
+      this.cloneBanner,
+      h('fieldset', { class: 'group' },
+        h('legend', {}, 'Content image'),
+        this.contentBox,
+        h('label', { for: contentFileId, class: 'button button-upload' }, 'Upload content image'),
+        this.contentFile,
+        this.recentContent,
+        contentError),
+      h('fieldset', { class: 'group' },
+        h('legend', {}, 'Style images'),
+        this.stylesBox,
+        h('label', { for: styleFileId, class: 'button button-upload' }, 'Upload style images'),
+        this.styleFile,
+        this.recentStyles,
+        styleError),
+      h('fieldset', { class: 'group' },
+        h('legend', {}, 'Parameters'),
+        h('div', { class: 'field-grid' }, ...MAIN_FIELDS.map((field) => this.numberField(field))),
+        this.checkbox('preserveColors', 'Keep the content\u2019s colours'),
+        h('details', { class: 'advanced' },
+          h('summary', {}, 'More settings'),
+          h('div', { class: 'field-grid' },
+            ...ADVANCED_FIELDS.map((field) => this.numberField(field)),
+            this.selectField('init', 'Start from', [['CONTENT', 'Content image'], ['NOISE', 'Noise'], ['STYLE', 'Style image']]),
+            this.textField('styleBlend', 'Style blend', 'Weights, e.g. 0.7, 0.3')))),
+      this.formError,
+      this.submitButton);
+    this.element.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.submit();
+    });
+    this.element.addEventListener('input', (event) => {
+      const name = (event.target as HTMLInputElement).name;
+      if (name) this.showError(name, '');
+      this.idempotencyKey = randomKey();
+    });
+    this.setValues(DEFAULTS);
+    this.renderSlots();
+  }
+
+  /** The server's limits: checked here first, so the form says at once what it would refuse. */
+  setLimits(limits: ServiceLimits): void {
+    this.limits = limits;
+    const maxDim = this.inputs.get('maxDim') as HTMLInputElement;
+    maxDim.max = String(limits.maxDim);
+    const hint = document.getElementById(`${maxDim.id}-hint`);
+    if (hint) hint.textContent = `Longer side of the result, up to ${limits.maxDim}`;
+  }
+
+  /** Images uploaded before (from earlier runs), offered for reuse. */
+  setRecentImages(images: Image[]): void {
+    this.recent = images;
+    this.renderRecent();
+  }
+
+  /** Fills the form from an earlier run, to start a changed copy of it. */
+  cloneFrom(run: Run): void {
+    this.cloneOf = run;
+    this.content = { image: run.contentImage };
+    this.styles = run.styleImages.map((image) => ({ image }));
+    this.setValues({ ...DEFAULTS, ...run.params });
+    this.idempotencyKey = randomKey();
+    clear(this.cloneBanner);
+    this.cloneBanner.append(
+      h('span', {}, 'Copy of run ', h('code', {}, run.id.slice(0, 8)), ': change what you like and start.'),
+      h('button', { type: 'button', class: 'link-button', onclick: () => this.reset() }, 'Start afresh'));
+    this.cloneBanner.hidden = false;
+    this.clearErrors();
+    this.renderSlots();
+    this.element.scrollIntoView({ behavior: 'smooth', block: 'start' });
+    (this.inputs.get('epochs') as HTMLInputElement).focus({ preventScroll: true });
+  }
+
+  reset(): void {
+    this.cloneOf = undefined;
+    this.cloneBanner.hidden = true;
+    this.content = {};
+    this.styles = [];
+    this.setValues(DEFAULTS);
+    this.clearErrors();
+    this.renderSlots();
+  }
+
+  private setValues(params: RunParams): void {
+    for (const [name, input] of this.inputs) {
+      const value = params[name as keyof RunParams];
+      if (input instanceof HTMLInputElement && input.type === 'checkbox') input.checked = Boolean(value);
+      else if (name === 'styleBlend') input.value = Array.isArray(value) ? value.join(', ') : '';
+      else input.value = value === null || value === undefined ? '' : String(value);
+    }
+  }
+
+  private fieldShell(name: string, label: string, control: HTMLInputElement | HTMLSelectElement, hint?: string): HTMLDivElement {
+    const id = control.id;
+    const error = h('p', { class: 'field-error', id: `${id}-error`, 'aria-live': 'polite' });
+    const hintEl = hint ? h('span', { class: 'field-hint', id: `${id}-hint` }, hint) : null;
+    control.setAttribute('aria-describedby', [hintEl ? `${id}-hint` : '', `${id}-error`].filter(Boolean).join(' '));
+    this.inputs.set(name, control);
+    this.errors.set(name, error);
+    return h('div', { class: 'field' }, h('label', { for: id }, label), control, hintEl, error);
+  }
+
+  private numberField(field: NumberField): HTMLDivElement {
+    const input = h('input', {
+      id: uid(`field-${field.name}`), name: field.name, type: 'number', inputmode: field.integer ? 'numeric' : 'decimal',
+      min: field.min, max: field.max, step: field.step, required: true,
+    });
+    return this.fieldShell(field.name, field.label, input, field.hint);
+  }
+
+  private textField(name: string, label: string, hint: string): HTMLDivElement {
+    const input = h('input', { id: uid(`field-${name}`), name, type: 'text', inputmode: 'decimal', autocomplete: 'off', placeholder: 'equal' });
+    return this.fieldShell(name, label, input, hint);
+  }
+
+  private selectField(name: string, label: string, options: [string, string][]): HTMLDivElement {
+    const select = h('select', { id: uid(`field-${name}`), name }, ...options.map(([value, text]) => h('option', { value }, text)));
+    return this.fieldShell(name, label, select);
+  }
+
+  private checkbox(name: string, label: string): HTMLDivElement {
+    const input = h('input', { id: uid(`field-${name}`), name, type: 'checkbox' });
+    this.inputs.set(name, input);
+    return h('div', { class: 'field field-check' }, input, h('label', { for: input.id }, label));
+  }
+
+  private async upload(file: File, role: 'content' | 'style'): Promise<void> {
+    const errorKey = role === 'content' ? 'contentImageId' : 'styleImageIds';
+    this.showError(errorKey, '');
+    if (!file.type.startsWith('image/')) {
+      this.showError(errorKey, `${file.name} is not an image.`);
+      return;
+    }
+    const slot: Slot = { pending: { src: URL.createObjectURL(file), name: file.name } };
+    if (role === 'content') this.content = slot;
+    else this.styles.push(slot);
+    this.uploads += 1;
+    this.renderSlots();
+    try {
+      slot.image = await uploadImage(await fitWithinLimits(file, this.limits), file.name);
+      if (!this.recent.some((image) => image.id === slot.image!.id)) this.recent = [slot.image, ...this.recent];
+    } catch (error) {
+      if (role === 'content' && this.content === slot) this.content = {};
+      this.styles = this.styles.filter((s) => s !== slot);
+      this.showError(errorKey, `${file.name}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      if (slot.pending) URL.revokeObjectURL(slot.pending.src);
+      slot.pending = undefined;
+      this.uploads -= 1;
+      this.renderSlots();
+      this.renderRecent();
+    }
+  }
+
+  private slotView(slot: Slot, label: string, onRemove: () => void): HTMLElement {
+    const attrs = { alt: label, width: 96, height: 96 };
+    return h('figure', { class: `slot${slot.pending ? ' slot-pending' : ''}` },
+      slot.image ? apiImage(slot.image.url, attrs) : h('img', { ...attrs, src: slot.pending?.src ?? '' }),
+      slot.pending ? h('span', { class: 'slot-status' }, 'Uploading…') : null,
+      h('button', { type: 'button', class: 'slot-remove', 'aria-label': `Remove ${label}`, onclick: onRemove }, '×'));
+  }
+
+  private renderSlots(): void {
+    clear(this.contentBox);
+    if (this.content.image || this.content.pending) {
+      this.contentBox.append(this.slotView(this.content, 'content image', () => {
+        this.content = {};
+        this.renderSlots();
+      }));
+    } else {
+      this.contentBox.append(h('p', { class: 'slot-empty' }, 'No content image yet.'));
+    }
+    clear(this.stylesBox);
+    if (this.styles.length === 0) this.stylesBox.append(h('p', { class: 'slot-empty' }, 'No style image yet.'));
+    this.styles.forEach((slot, i) => {
+      this.stylesBox.append(this.slotView(slot, `style image ${i + 1}`, () => {
+        this.styles = this.styles.filter((s) => s !== slot);
+        this.renderSlots();
+      }));
+    });
+    this.submitButton.disabled = this.uploads > 0;
+    this.submitButton.textContent = this.uploads > 0 ? 'Uploading…' : 'Start run';
+    this.renderRecent();
+  }
+
+  private renderRecent(): void {
+    const make = (box: HTMLElement, role: 'content' | 'style') => {
+      clear(box);
+      if (this.recent.length === 0) return;
+      box.append(h('span', { class: 'recent-label' }, 'or pick one uploaded before:'));
+      const list = h('div', { class: 'recent-list' });
+      for (const image of this.recent.slice(0, 12)) {
+        const selected = role === 'content' ? this.content.image?.id === image.id : this.styles.some((s) => s.image?.id === image.id);
+        list.append(h('button', {
+          type: 'button', class: 'recent-item', 'aria-pressed': String(selected),
+          'aria-label': `${selected ? 'Unselect' : 'Use'} image ${image.id.slice(0, 8)} (${image.width}×${image.height}) as ${role}`,
+          onclick: () => {
+            if (role === 'content') this.content = selected ? {} : { image };
+            else if (selected) this.styles = this.styles.filter((s) => s.image?.id !== image.id);
+            else this.styles.push({ image });
+            this.showError(role === 'content' ? 'contentImageId' : 'styleImageIds', '');
+            this.renderSlots();
+          },
+        }, apiImage(image.url, { alt: '', width: 48, height: 48, loading: 'lazy' })));
+      }
+      box.append(list);
+    };
+    make(this.recentContent, 'content');
+    make(this.recentStyles, 'style');
+  }
+
+  private showError(name: string, message: string): void {
+    const key = this.errors.has(name) ? name : fieldKey(name);
+    const error = this.errors.get(key);
+    const input = this.inputs.get(key);
+    if (error) error.textContent = message;
+    if (input) {
+      if (message) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+    }
+    if (!error && message) this.formError.textContent = message;
+  }
+
+  private clearErrors(): void {
+    for (const name of this.errors.keys()) this.showError(name, '');
+    this.formError.textContent = '';
+  }
+
+  /** Reads the form; shows what is missing or malformed and answers undefined then. */
+  private collect(): StartRunInput | undefined {
+    this.clearErrors();
+    let ok = true;
+    const fail = (name: string, message: string) => {
+      this.showError(name, message);
+      ok = false;
+    };
+    if (!this.content.image) fail('contentImageId', 'Choose a content image.');
+    if (!this.styles.some((s) => s.image)) fail('styleImageIds', 'Choose at least one style image.');
+    const params: Partial<RunParams> = {};
+    for (const field of [...MAIN_FIELDS, ...ADVANCED_FIELDS]) {
+      const input = this.inputs.get(field.name) as HTMLInputElement;
+      const value = input.value.trim() === '' ? NaN : Number(input.value);
+      if (!Number.isFinite(value)) fail(field.name, 'Enter a number.');
+      else if (field.integer && !Number.isInteger(value)) fail(field.name, 'Enter a whole number.');
+      else if (field.min !== undefined && value < field.min) fail(field.name, `At least ${field.min}.`);
+      else if (field.max !== undefined && value > field.max) fail(field.name, `At most ${field.max}.`);
+      else (params as Record<string, number>)[field.name] = value;
+    }
+    if (params.maxDim !== undefined && params.maxDim > this.limits.maxDim) fail('maxDim', `At most ${this.limits.maxDim} on this server.`);
+    if (params.epochs !== undefined && params.stepsPerEpoch !== undefined && params.epochs * params.stepsPerEpoch > this.limits.maxTotalSteps) {
+      fail('epochs', `Epochs × steps is ${params.epochs * params.stepsPerEpoch}; this server allows ${this.limits.maxTotalSteps}.`);
+    }
+    params.preserveColors = (this.inputs.get('preserveColors') as HTMLInputElement).checked;
+    params.init = this.inputs.get('init')!.value;
+    const blend = this.inputs.get('styleBlend')!.value.trim();
+    const styleImageIds = this.styles.flatMap((s) => (s.image ? [s.image.id] : []));
+    if (blend) {
+      const weights = blend.split(/[\s,;]+/).filter(Boolean).map(Number);
+      if (weights.some((w) => !Number.isFinite(w) || w < 0)) fail('styleBlend', 'Non-negative numbers, separated by commas.');
+      else if (weights.length !== styleImageIds.length) fail('styleBlend', `One weight per style image (${styleImageIds.length}).`);
+      else params.styleBlend = weights;
+    } else {
+      params.styleBlend = null;
+    }
+    if (!ok) return undefined;
+    return {
+      ...(this.cloneOf ? { cloneOf: this.cloneOf.id } : {}),
+      contentImageId: this.content.image!.id,
+      styleImageIds,
+      ...params,
+      idempotencyKey: this.idempotencyKey,
+    };
+  }
+
+  private async submit(): Promise<void> {
+    const input = this.collect();
+    if (!input) {
+      this.element.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+      return;
+    }
+    this.submitButton.disabled = true;
+    this.submitButton.textContent = 'Starting…';
+    try {
+      const run = await startRun(input);
+      this.idempotencyKey = randomKey();
+      this.cloneOf = undefined;
+      this.cloneBanner.hidden = true;
+      this.onStarted(run);
+    } catch (error) {
+      if (error instanceof ApiError && error.field) this.showError(error.field, error.message);
+      else this.formError.textContent = error instanceof Error ? error.message : String(error);
+      const invalid = error instanceof ApiError && error.field ? this.inputs.get(fieldKey(error.field)) : undefined;
+      invalid?.focus();
+    } finally {
+      this.submitButton.disabled = false;
+      this.submitButton.textContent = 'Start run';
+    }
+  }
+}

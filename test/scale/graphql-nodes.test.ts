@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { freshDatabase, type TestDatabase } from '../helpers/databases.js';
+import { makePng } from '../helpers/images.js';
+import { REPO_ROOT, VGG19_PATH } from '../helpers/shared-data.js';
+
+/**
+ * The deployment as users run it: `stylegraph serve --role api` twice and
+ * `--role worker` once on one PostgreSQL database, each its own process. A
+ * client subscribes over graphql-ws on API A to a run it started over HTTP
+ * on API B.
+ */
+
+const BIN = path.join(REPO_ROOT, 'bin/stylegraph.js');
+
+interface Served {
+  child: ChildProcess;
+  graphql?: string;
+}
+
+/** Starts `stylegraph serve` and waits for its "serving" log line (JSON, stdout is a pipe). */
+function serve(role: 'api' | 'worker', database: TestDatabase): Promise<Served> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--role', role], {
+    env: {
+      ...process.env, ...database.env, PORT: '0', STYLEGRAPH_VGG19: VGG19_PATH, STYLEGRAPH_LOG_FORMAT: 'json',
+      STYLEGRAPH_QUEUE_POLLING_SECONDS: '1',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`stylegraph serve --role ${role} exited with ${code}`)));
+    readline.createInterface({ input: child.stdout! }).on('line', (text) => {
+      const line = JSON.parse(text) as { msg?: string; graphql?: string };
+      if (line.msg?.startsWith('serving')) resolve({ child, graphql: line.graphql });
+    });
+  });
+}
+
+async function graphql<T>(endpoint: string, query: string, variables: object = {}): Promise<T> {
+  const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const body = (await response.json()) as { data: T; errors?: unknown };
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  return body.data;
+}
+
+describe('two API nodes and a worker, each a stylegraph serve process, on PostgreSQL', () => {
+  let database: TestDatabase;
+  const processes: Served[] = [];
+  let apiA: string;
+  let apiB: string;
+
+  before(async () => {
+    database = await freshDatabase('postgres');
+    // Started one after the other: the first one migrates, the others find it done.
+    for (const role of ['api', 'api', 'worker'] as const) processes.push(await serve(role, database));
+    [apiA, apiB] = [processes[0].graphql!, processes[1].graphql!];
+  });
+  after(async () => {
+    await Promise.all(processes.map(({ child }) => new Promise((resolve) => {
+      child.removeAllListeners('exit');
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    })));
+    await database?.drop();
+  });
+
+  test('a subscriber on API A receives every event of a run started on API B, in order', { timeout: 120_000 }, async () => {
+    const dataUrl = async (seed: number) => `data:image/png;base64,${(await makePng(32, 32, seed)).toString('base64')}`;
+    const image = async (seed: number) => (await graphql<{ createImage: { id: string } }>(apiB,
+      'mutation($d: String!) { createImage(dataUrl: $d) { id } }', { d: await dataUrl(seed) })).createImage.id;
+    const [content, style] = [await image(1), await image(2)];
+    const { startRun } = await graphql<{ startRun: { id: string } }>(apiB,
+      'mutation($i: StartRunInput!) { startRun(input: $i) { id } }',
+      { i: { contentImageId: content, styleImageIds: [style], maxDim: 32, epochs: 3, stepsPerEpoch: 2 } });
+
+    const client = createClient({ url: apiA.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    const received: { sequence: number; kind: string; status: string; epoch: number | null }[] = [];
+    try {
+      for await (const result of client.iterate<{ runEvents: { sequence: number; kind: string; run: { status: string }; epoch: { epoch: number } | null } }>({
+        query: 'subscription($id: ID!) { runEvents(runId: $id) { sequence kind run { status } epoch { epoch } } }',
+        variables: { id: startRun.id },
+      })) {
+        const event = result.data!.runEvents;
+        received.push({ sequence: event.sequence, kind: event.kind, status: event.run.status, epoch: event.epoch?.epoch ?? null });
+      }
+    } finally {
+      await client.dispose();
+    }
+    // Whatever had happened before subscribing is replayed; the rest is live, with no gap and no repeat.
+    const sequences = received.map((e) => e.sequence);
+    assert.deepEqual(sequences, [...sequences].sort((a, b) => a - b));
+    assert.equal(new Set(sequences).size, sequences.length);
+    assert.deepEqual(received.filter((e) => e.kind === 'EPOCH').map((e) => e.epoch), [1, 2, 3]);
+    assert.deepEqual(received.at(-1), { sequence: sequences.at(-1), kind: 'STATUS', status: 'SUCCEEDED', epoch: null });
+    const { run } = await graphql<{ run: { status: string; resultImage: { url: string } } }>(apiA,
+      'query($id: ID!) { run(id: $id) { status resultImage { url } } }', { id: startRun.id });
+    assert.equal(run.status, 'SUCCEEDED');
+    assert.equal((await fetch(run.resultImage.url)).headers.get('content-type'), 'image/png');
+  });
+});
