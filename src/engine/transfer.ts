@@ -15,6 +15,12 @@ export interface StylizeInput {
   /** Stops the run after the current step, rejecting with the signal's reason. */
   signal?: AbortSignal;
   /**
+   * Called when `signal` stops the run, just before it rejects, with the
+   * state reached (mid-epoch, most likely), to resume from without losing
+   * the steps taken since the last epoch. Not called if no step was taken.
+   */
+  onAbortCheckpoint?: (checkpoint: Checkpoint) => void;
+  /**
    * Start from this image (scaled to the size optimised at) instead of what
    * params.init says: mode 'fast-then-optimize' passes the fast-style
    * network's result. Required in that mode unless resuming.
@@ -272,6 +278,7 @@ export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<
         adam ??= zeroAdamState(image.shape);
       }
 
+      if (signal?.aborted && step > firstStep) input.onAbortCheckpoint?.(checkpointOf(image!, adam!, step, scaleIndex));
       abortIfRequested(signal);
       const current = { image: image!, adam: adam! };
       let losses!: Losses;
@@ -320,7 +327,6 @@ function epochEvent(
   at: Omit<EpochEvent, 'kind' | 'losses' | 'layers' | 'image' | 'checkpoint'> & { scale: number; preserveColors: boolean },
 ): EpochEvent {
   const { scale, preserveColors, ...position } = at;
-  const [, height, width] = image.shape;
   // Tensors stay inside the tidy; only plain data leaves it.
   let event!: EpochEvent;
   tf.tidy(() => {
@@ -332,16 +338,22 @@ function epochEvent(
       losses: readLosses(terms),
       layers: readLayerLosses(terms),
       image: tensorToRgb(shown),
-      checkpoint: {
-        step: position.step,
-        scale,
-        width,
-        height,
-        image: new Float32Array(image.dataSync()),
-        m: new Float32Array(adam.m.dataSync()),
-        v: new Float32Array(adam.v.dataSync()),
-      },
+      checkpoint: checkpointOf(image, adam, position.step, scale),
     };
   });
   return event;
+}
+
+/** The state after `step` steps, as plain data. */
+function checkpointOf(image: tf.Tensor4D, adam: AdamState, step: number, scale: number): Checkpoint {
+  const [, height, width] = image.shape;
+  return {
+    step,
+    scale,
+    width,
+    height,
+    image: new Float32Array(image.dataSync()),
+    m: new Float32Array(adam.m.dataSync()),
+    v: new Float32Array(adam.v.dataSync()),
+  };
 }

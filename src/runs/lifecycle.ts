@@ -55,7 +55,10 @@ export interface FinishedEpoch {
 
 export interface StoredCheckpoint {
   checkpoint: Checkpoint;
-  /** The epoch at whose end it was taken, and the run's elapsed time then. */
+  /**
+   * The epoch at whose end it was taken, and the run's elapsed time then; for
+   * one taken mid-epoch (at a shutdown), the last epoch stored before it (0, with no time, if none).
+   */
   epoch: number;
   elapsedMs: number;
 }
@@ -175,10 +178,46 @@ export class RunLifecycle {
     return record;
   }
 
+  /**
+   * Stores a checkpoint taken between epochs (a worker shutting down keeps
+   * the steps taken since the last epoch), replacing the one of that epoch.
+   * It belongs to the last stored epoch, whose elapsed time it resumes with.
+   * False, with nothing written, when the run is no longer RUNNING or `owner`
+   * no longer holds it.
+   */
+  async recordCheckpoint(runId: string, checkpoint: Checkpoint, owner?: string): Promise<boolean> {
+    try {
+      await this.prisma.$transaction(async (tx) => {
+        // A write that changes nothing, for the guard and the row lock (an epoch cannot be stored meanwhile).
+        const { currentEpoch } = await tx.run.update({
+          where: { id: runId, status: 'RUNNING', ...ownedBy(owner) },
+          data: { currentEpoch: { increment: 0 } },
+          select: { currentEpoch: true },
+        });
+        const state = {
+          epoch: currentEpoch,
+          step: checkpoint.step,
+          scale: checkpoint.scale,
+          width: checkpoint.width,
+          height: checkpoint.height,
+          image: floatBytes(checkpoint.image),
+          adamM: floatBytes(checkpoint.m),
+          adamV: floatBytes(checkpoint.v),
+        };
+        await tx.runCheckpoint.upsert({ where: { runId }, create: { runId, ...state }, update: state });
+      }, { timeout: EPOCH_TRANSACTION_TIMEOUT_MS });
+      return true;
+    } catch (err) {
+      if (isNoMatch(err)) return false;
+      throw err;
+    }
+  }
+
   async latestCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
     const row = await this.prisma.runCheckpoint.findUnique({ where: { runId } });
     if (!row) return null;
-    const { elapsedMs } = await this.prisma.runEpoch.findUniqueOrThrow({
+    // Epoch 0: taken (at a shutdown) before the first epoch ended.
+    const { elapsedMs } = row.epoch === 0 ? { elapsedMs: 0 } : await this.prisma.runEpoch.findUniqueOrThrow({
       where: { runId_epoch: { runId, epoch: row.epoch } },
       select: { elapsedMs: true },
     });

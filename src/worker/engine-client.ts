@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { Checkpoint } from '../engine/types.js';
 import type { EngineEpoch, EngineJob, EngineStats, FromEngine, ToEngine } from './engine-protocol.js';
 
 /** Who hears a thread's measurements (metrics), and of its end. */
@@ -10,9 +11,13 @@ export interface EngineObserver {
 
 const THREAD_SCRIPT = path.join(__dirname, 'engine-thread.js');
 
-/** A job ended because its signal was aborted; `reason` is the signal's reason. */
+/**
+ * A job ended because its signal was aborted; `reason` is the signal's
+ * reason. `checkpoint`: the state the optimisation stopped at, to resume from
+ * (null when it had taken no step, or the job was a FAST one).
+ */
 export class EngineAborted extends Error {
-  constructor(readonly reason: unknown) {
+  constructor(readonly reason: unknown, readonly checkpoint: Checkpoint | null = null) {
     super('the engine job was aborted');
     this.name = 'EngineAborted';
   }
@@ -79,11 +84,12 @@ export class EngineClient {
     let epochs = Promise.resolve();
     const send = (message: ToEngine) => this.thread.postMessage(message);
     const abort = () => send({ type: 'abort' });
+    let stoppedAt: Checkpoint | null = null;
     return new Promise<void>((resolve, reject) => {
       const settle = (error?: unknown) => {
         // Epochs already received are handled before the job settles.
         epochs.then(() => {
-          if (signal.aborted) reject(new EngineAborted(signal.reason));
+          if (signal.aborted) reject(new EngineAborted(signal.reason, stoppedAt));
           else if (error) reject(error);
           else resolve();
         }, reject);
@@ -94,7 +100,8 @@ export class EngineClient {
           epochs = epochs.then(() => onEpoch(message.epoch));
           // A failing epoch handler (the database, say) ends the job.
           epochs.catch(abort);
-        } else if (message.type === 'finished') settle();
+        } else if (message.type === 'aborted') stoppedAt = message.checkpoint;
+        else if (message.type === 'finished') settle();
         else if (message.type === 'failed') settle(new Error(message.message));
       };
       send({ type: 'run', job });

@@ -41,6 +41,8 @@ export type ToEngine = { type: 'run'; job: EngineJob } | { type: 'abort' };
 export type FromEngine =
   | { type: 'ready'; backend: string; device: string }
   | { type: 'epoch'; epoch: EngineEpoch }
+  /** The state an aborted job stopped at (after its last epoch), sent before its `failed`. */
+  | { type: 'aborted'; checkpoint: Checkpoint }
   | { type: 'finished' }
   | { type: 'failed'; message: string }
   | { type: 'stats'; stats: EngineStats };

@@ -82,7 +82,10 @@ async function runJob(vgg: Vgg19, job: EngineJob, signal: AbortSignal): Promise<
     : undefined;
   const fastMs = performance.now() - started;
   let mark: number | undefined;
-  for await (const event of stylize(vgg, { content, styles, params, resume: job.resume, signal, initImage })) {
+  // Sent on any abort; the worker keeps it when it is shutting down (to lose none of the epoch's steps).
+  const onAbortCheckpoint = (checkpoint: Checkpoint) =>
+    post({ type: 'aborted', checkpoint }, [...new Set([checkpoint.image.buffer, checkpoint.m.buffer, checkpoint.v.buffer])] as ArrayBuffer[]);
+  for await (const event of stylize(vgg, { content, styles, params, resume: job.resume, signal, initImage, onAbortCheckpoint })) {
     if (event.kind !== 'epoch') {
       const now = performance.now();
       if (mark !== undefined) stepMs.push(now - mark);

@@ -65,7 +65,7 @@ export class OptimisationWorker {
     }, this.leases.heartbeatMs);
   }
 
-  /** Stops taking runs, suspends the running ones (their last checkpoint stays; their jobs are retried later). */
+  /** Stops taking runs, suspends the running ones (each stores the state it stopped at; their jobs are retried later). */
   async stop(): Promise<void> {
     this.stopping = true;
     await this.queue.stopWorking();
@@ -201,7 +201,15 @@ export class OptimisationWorker {
         await this.lifecycle.fail(run.id, reasonOf(err), owner);
         return;
       }
-      if (err.reason === SHUTDOWN) throw new RunSuspended(run.id);
+      if (err.reason === SHUTDOWN) {
+        // The steps taken since the last epoch are kept: the next worker resumes from here.
+        if (err.checkpoint) {
+          await this.lifecycle.recordCheckpoint(run.id, err.checkpoint, owner).catch((failure: unknown) => {
+            console.error(`stylegraph: storing the checkpoint of suspended run ${run.id} failed; it resumes from its last epoch:`, failure);
+          });
+        }
+        throw new RunSuspended(run.id);
+      }
       return; // cancelled, deleted, or taken over: its row says so already
     }
     // The final image is the last epoch's image, already stored with that epoch

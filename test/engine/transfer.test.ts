@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
   initBackend, loadVgg19, resolveParams, stylize,
-  type EpochEvent, type RgbImage, type StylizeInput, type TransferEvent, type Vgg19,
+  type Checkpoint, type EpochEvent, type RgbImage, type StylizeInput, type TransferEvent, type Vgg19,
 } from '../../src/engine';
 import { readSharedImage, sharedVgg19, VGG19_PATH } from '../helpers/shared-data';
 import { referenceTutorialRun } from './reference-tutorial';
@@ -86,6 +86,30 @@ describe('stylize with the real VGG19', () => {
     const resumedEpochs = epochsOf(resumed);
     assert.deepEqual(resumedEpochs.map((e) => e.epoch), [2, 3]);
     assert.deepEqual(resumedEpochs.map((e) => e.losses), uninterrupted.slice(1).map((e) => e.losses));
+    assert.deepEqual(resumedEpochs.at(-1)!.image.data, uninterrupted.at(-1)!.image.data);
+  });
+
+  it('resumes from the checkpoint of an abort mid-epoch to exactly the image of an uninterrupted run', async () => {
+    const params = resolveParams({ maxDim: 32, epochs: 3, stepsPerEpoch: 3, init: 'noise', seed: 7 });
+    const uninterrupted = epochsOf(await collect(vgg, { content, styles: [style], params }));
+
+    const controller = new AbortController();
+    const reason = new Error('shutting down');
+    let checkpoint: Checkpoint | undefined;
+    await assert.rejects(async () => {
+      for await (const event of stylize(vgg, {
+        content, styles: [style], params, signal: controller.signal, onAbortCheckpoint: (c) => { checkpoint = c; },
+      })) {
+        if (event.kind === 'step' && event.step === 4) controller.abort(reason);
+      }
+    }, (err) => err === reason);
+    assert.equal(checkpoint?.step, 4, 'the state after the last step taken, mid-epoch 2');
+    const resumed = await collect(vgg, { content, styles: [style], params, resume: checkpoint });
+    assert.equal(resumed[0].kind === 'step' && resumed[0].step, 5, 'resumes after the checkpoint');
+    const resumedEpochs = epochsOf(resumed);
+    assert.deepEqual(resumedEpochs.map((e) => e.epoch), [2, 3]);
+    assert.deepEqual(resumedEpochs.map((e) => e.losses), uninterrupted.slice(1).map((e) => e.losses));
+    assert.deepEqual(resumedEpochs.map((e) => e.checkpoint), uninterrupted.slice(1).map((e) => e.checkpoint));
     assert.deepEqual(resumedEpochs.at(-1)!.image.data, uninterrupted.at(-1)!.image.data);
   });
 

@@ -3,11 +3,14 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { describe, test } from 'node:test';
+import { MIGRATIONS_DIR } from '../../src/config.js';
+import { openDatabase } from '../../src/storage/database.js';
 import { DATABASE_KINDS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 import { eventsUntilFinished, startTestService } from '../helpers/service.js';
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'service-process.js');
-const PARAMS = { maxDim: 24, epochs: 6, stepsPerEpoch: 4, seed: 11 };
+// Epochs long enough that a SIGTERM sent after the second lands mid-epoch (a step or two into the third, as measured).
+const PARAMS = { maxDim: 24, epochs: 4, stepsPerEpoch: 8, seed: 11 };
 
 type Line = { start?: { id: string; status: string; currentEpoch: number }; event?: { type: string; status?: string; epoch?: { epoch: number } } };
 
@@ -36,7 +39,19 @@ for (const kind of DATABASE_KINDS) {
         try {
           const first = await runChild(database, interrupt);
           if (interrupt === 'SIGKILL') assert.equal(first.signal, 'SIGKILL');
-          else assert.equal(first.code, 0, 'a SIGTERM shutdown exits cleanly');
+          else {
+            assert.equal(first.code, 0, 'a SIGTERM shutdown exits cleanly');
+            // The shutdown kept the steps taken since the last epoch.
+            const db = await openDatabase(database.config, MIGRATIONS_DIR);
+            try {
+              const run = await db.prisma.run.findFirstOrThrow({ select: { currentEpoch: true, checkpoint: { select: { epoch: true, step: true } } } });
+              assert.ok(run.checkpoint, 'a checkpoint is stored');
+              assert.equal(run.checkpoint.epoch, run.currentEpoch, 'the checkpoint follows the last epoch stored');
+              assert.ok(run.checkpoint.step > run.currentEpoch * PARAMS.stepsPerEpoch, `checkpoint at step ${run.checkpoint.step}, after epoch ${run.currentEpoch}`);
+            } finally {
+              await db.close();
+            }
+          }
 
           const second = await runChild(database);
           assert.equal(second.code, 0);
@@ -52,7 +67,7 @@ for (const kind of DATABASE_KINDS) {
             const run = (await service.runs.getRun(start.id))!;
             assert.equal(run.status, 'SUCCEEDED');
             const epochs = await service.runs.listEpochs(run.id);
-            assert.deepEqual(epochs.map((e) => e.epoch), [1, 2, 3, 4, 5, 6]);
+            assert.deepEqual(epochs.map((e) => e.epoch), Array.from({ length: PARAMS.epochs }, (_, i) => i + 1));
             const seqs = epochs.map((e) => e.seq);
             assert.deepEqual([...seqs].sort((a, b) => a - b), seqs, 'epoch events numbered in order across the restart');
             const again = (await service.runs.startRun({ contentImage: run.contentImage, styleImages: run.styleImages, params: PARAMS })).run;
