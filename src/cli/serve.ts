@@ -60,6 +60,8 @@ export interface ServiceOptions {
   logger?: Logger;
   /** Removal of old runs, previews and images; runs in worker roles (default off). */
   retention?: RetentionConfig;
+  /** Start a worker's first engine thread at once rather than with its first run (`stylegraph serve` does). */
+  warmUpEngine?: boolean;
 }
 
 export async function startService(config: Config, role: Role, options: ServiceOptions = {}): Promise<Service> {
@@ -80,7 +82,7 @@ export async function startService(config: Config, role: Role, options: ServiceO
     const worker = role === 'api' ? undefined : new OptimisationWorker(
       db.prisma, queue, lifecycle, events,
       new RunLeases(db.prisma, config.workerLeaseSeconds),
-      { concurrency: config.workerConcurrency, exclusive: !shared },
+      { concurrency: config.workerConcurrency, exclusive: !shared, warmUpEngine: options.warmUpEngine ?? false },
     );
     await worker?.start();
     workerRunning = worker !== undefined;
@@ -135,7 +137,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   const logger = createLogger(loadLoggerOptions());
   const retention = loadRetentionConfig();
   const opsListen = loadOpsListen();
-  const service = await startService(config, role, { logger, retention });
+  const service = await startService(config, role, { logger, retention, warmUpEngine: true });
   let api: ApiServer | undefined;
   let opsServer: ApiServer | undefined;
   try {
@@ -153,9 +155,16 @@ export async function serveCommand(args: string[]): Promise<number> {
     ...(api ? { graphql: `${api.url}/graphql` } : {}),
     ...(opsServer ? { ops: opsServer.url } : {}),
   }, `serving (role ${role}) on ${describe(config)}${api ? `; GraphQL at ${api.url}/graphql` : ''}`);
+  // A second signal, while stopping, ends the process at once.
+  let stopping = false;
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
+    const onSignal = (received: NodeJS.Signals) => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      resolve(received);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
   logger.info({ signal }, `${signal}: stopping; running runs resume from their last checkpoint at the next start`);
   // The API reads the database: it closes first.

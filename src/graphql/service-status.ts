@@ -2,15 +2,23 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
 import { locateVgg19, WeightsNotFoundError } from '../engine/weights/locate.js';
+import type { EngineState } from '../observability/telemetry.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import type { ApiLimits } from './limits.js';
 import type { ServiceInfo } from './types/service-info.js';
 
 const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
 
-/** Engines run in worker threads (maybe in other processes): what the latest started run used is what the service uses. */
+/**
+ * Engines run in worker threads, maybe in other processes: this process's own
+ * engine when it has one, else what the latest started run used.
+ */
 export class ServiceStatus {
-  constructor(private readonly prisma: PrismaClient, private readonly limits: ApiLimits) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly limits: ApiLimits,
+    private readonly localEngine: () => EngineState = () => ({ state: 'not-started' }),
+  ) {}
 
   async info(): Promise<ServiceInfo> {
     const [queueLength, runningCount, latest] = await Promise.all([
@@ -22,10 +30,12 @@ export class ServiceStatus {
         select: { backend: true, device: true },
       }),
     ]);
+    const local = this.localEngine();
+    const engine = local.state === 'ready' ? local : latest;
     return {
       version: VERSION,
-      backend: latest?.backend ?? null,
-      device: latest?.device ?? null,
+      backend: engine?.backend ?? null,
+      device: engine?.device ?? null,
       weights: weightsInUse(),
       queueLength,
       runningCount,

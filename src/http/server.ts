@@ -137,6 +137,9 @@ export async function startApiServer(
     validationRules: [...validationRules, NoHttpSubscriptionsRule],
     parseOptions: { maxTokens: queryLimits.maxTokens },
     allowBatchedHttpRequests: false,
+    // stylegraph serve shuts down in its own order (API, then worker, then database); Apollo's
+    // own handler would stop it early and then re-raise the signal, killing the process mid-shutdown.
+    stopOnTerminationSignals: false,
     csrfPrevention: true,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),

@@ -46,6 +46,7 @@ export class OptimisationWorker {
   private stopping = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
+  private warmingUp: Promise<void> | undefined;
 
   /** `exclusive`: no other process can open the database (the embedded one), so runs held at start-up are orphans. */
   constructor(
@@ -54,10 +55,14 @@ export class OptimisationWorker {
     private readonly lifecycle: RunLifecycle,
     private readonly events: RunEventBus,
     private readonly leases: RunLeases,
-    private readonly options: { concurrency: number; exclusive: boolean },
+    private readonly options: { concurrency: number; exclusive: boolean; warmUpEngine?: boolean },
   ) {}
 
   async start(): Promise<void> {
+    // Asked to (stylegraph serve), one engine thread starts now (backend chosen, VGG19 loaded), not with the first run:
+    // readiness and serviceInfo can then say what this worker computes on, and the first run starts sooner.
+    // A failure is kept by the telemetry (readiness reports it); a run would try again.
+    if (this.options.warmUpEngine) this.warmingUp = this.startEngine().then((engine) => this.releaseEngine(engine), () => undefined);
     await this.recover();
     await this.queue.work(this.options.concurrency, (job) => this.track(this.handle(job.jobId, job.runId)));
     this.heartbeat = setInterval(() => {
@@ -74,6 +79,7 @@ export class OptimisationWorker {
     // Leases are renewed until the suspended runs have been released.
     clearInterval(this.heartbeat);
     await this.beating;
+    await this.warmingUp; // a thread still starting is ended as soon as it is ready (releaseEngine, while stopping)
     await Promise.all(this.idleEngines.splice(0).map((engine) => engine.terminate()));
   }
 
@@ -224,9 +230,14 @@ export class OptimisationWorker {
   }
 
   private async acquireEngine(): Promise<EngineClient> {
+    await this.warmingUp;
     // An idle thread may have died (out of memory, say); start a new one then.
     const engine = this.idleEngines.pop();
     if (engine?.usable) return engine;
+    return this.startEngine();
+  }
+
+  private async startEngine(): Promise<EngineClient> {
     const { telemetry } = this.lifecycle;
     try {
       const started = await EngineClient.start({

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import readline from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { freshDatabase, type TestDatabase } from '../helpers/databases.js';
 import { makePng } from '../helpers/images.js';
-import { REPO_ROOT, VGG19_PATH } from '../helpers/shared-data.js';
+import { startServe, type ServeProcess } from '../helpers/serve-process.js';
 
 /**
  * The deployment as users run it: `stylegraph serve --role api` twice and
@@ -15,31 +12,6 @@ import { REPO_ROOT, VGG19_PATH } from '../helpers/shared-data.js';
  * client subscribes over graphql-ws on API A to a run it started over HTTP
  * on API B.
  */
-
-const BIN = path.join(REPO_ROOT, 'bin/stylegraph.js');
-
-interface Served {
-  child: ChildProcess;
-  graphql?: string;
-}
-
-/** Starts `stylegraph serve` and waits for its "serving" log line (JSON, stdout is a pipe). */
-function serve(role: 'api' | 'worker', database: TestDatabase): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--role', role], {
-    env: {
-      ...process.env, ...database.env, PORT: '0', STYLEGRAPH_VGG19: VGG19_PATH, STYLEGRAPH_LOG_FORMAT: 'json',
-      STYLEGRAPH_QUEUE_POLLING_SECONDS: '1',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`stylegraph serve --role ${role} exited with ${code}`)));
-    readline.createInterface({ input: child.stdout! }).on('line', (text) => {
-      const line = JSON.parse(text) as { msg?: string; graphql?: string };
-      if (line.msg?.startsWith('serving')) resolve({ child, graphql: line.graphql });
-    });
-  });
-}
 
 async function graphql<T>(endpoint: string, query: string, variables: object = {}): Promise<T> {
   const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
@@ -50,22 +22,18 @@ async function graphql<T>(endpoint: string, query: string, variables: object = {
 
 describe('two API nodes and a worker, each a stylegraph serve process, on PostgreSQL', () => {
   let database: TestDatabase;
-  const processes: Served[] = [];
+  const processes: ServeProcess[] = [];
   let apiA: string;
   let apiB: string;
 
   before(async () => {
     database = await freshDatabase('postgres');
     // Started one after the other: the first one migrates, the others find it done.
-    for (const role of ['api', 'api', 'worker'] as const) processes.push(await serve(role, database));
+    for (const role of ['api', 'api', 'worker'] as const) processes.push(await startServe(role, database.env));
     [apiA, apiB] = [processes[0].graphql!, processes[1].graphql!];
   });
   after(async () => {
-    await Promise.all(processes.map(({ child }) => new Promise((resolve) => {
-      child.removeAllListeners('exit');
-      child.once('exit', resolve);
-      child.kill('SIGTERM');
-    })));
+    await Promise.all(processes.map((served) => served.stop()));
     await database?.drop();
   });
 
@@ -101,5 +69,8 @@ describe('two API nodes and a worker, each a stylegraph serve process, on Postgr
       'query($id: ID!) { run(id: $id) { status resultImage { url } } }', { id: startRun.id });
     assert.equal(run.status, 'SUCCEEDED');
     assert.equal((await fetch(run.resultImage.url)).headers.get('content-type'), 'image/png');
+    // An API node computes nothing: it reports the backend its runs were computed on.
+    const { serviceInfo } = await graphql<{ serviceInfo: { backend: string } }>(apiA, '{ serviceInfo { backend } }');
+    assert.equal(serviceInfo.backend, 'wasm');
   });
 });
