@@ -3,7 +3,7 @@ import { loadApiConfig } from '../http/config.js';
 import { loadOpsListen, startOpsServer, type OpsSources } from '../http/ops-routes.js';
 import { startApiServer, type ApiServer } from '../http/server.js';
 import { HealthChecks } from '../observability/health.js';
-import { createLogger, loadLoggerOptions, silentLogger, type Logger } from '../observability/logger.js';
+import { createLogger, loadLoggerOptions, stderrLogger, type Logger } from '../observability/logger.js';
 import { ServiceMetrics } from '../observability/metrics.js';
 import { Telemetry } from '../observability/telemetry.js';
 import { loadRetentionConfig, RETENTION_OFF, RetentionService, type RetentionConfig } from '../retention/retention.js';
@@ -56,7 +56,7 @@ export interface Service {
  * same runs: events then come from the database's announcements.
  */
 export interface ServiceOptions {
-  /** Where the service logs (default: nowhere; `stylegraph serve` passes its logger). */
+  /** Where the service logs (default: warnings and errors to stderr; `stylegraph serve` passes its logger). */
   logger?: Logger;
   /** Removal of old runs, previews and images; runs in worker roles (default off). */
   retention?: RetentionConfig;
@@ -65,18 +65,20 @@ export interface ServiceOptions {
 }
 
 export async function startService(config: Config, role: Role, options: ServiceOptions = {}): Promise<Service> {
-  const db = await openDatabase(config.database, MIGRATIONS_DIR);
+  // Without a logger (tests, tools), warnings and errors still reach stderr.
+  const logger = options.logger ?? stderrLogger();
+  const db = await openDatabase(config.database, MIGRATIONS_DIR, logger);
   let listener: RunEventListener | undefined;
-  const telemetry = new Telemetry(options.logger ?? silentLogger(), new ServiceMetrics(db.prisma));
+  const telemetry = new Telemetry(logger, new ServiceMetrics(db.prisma));
   let workerRunning = false;
   const health = new HealthChecks({
     role, sql: db.sql, migrationsDir: MIGRATIONS_DIR, engine: () => telemetry.engine, workerRunning: () => workerRunning,
   });
   try {
-    const queue = await RunQueue.start(db, { pollingSeconds: config.queuePollingSeconds });
+    const queue = await RunQueue.start(db, { pollingSeconds: config.queuePollingSeconds, logger });
     const shared = config.database.kind === 'postgres';
-    const events = new RunEventBus((runId, afterSeq, upToSeq) => readStoredRunEvents(db.prisma, runId, afterSeq, upToSeq), shared ? 'database' : 'publish');
-    if (config.database.kind === 'postgres') listener = await RunEventListener.start(config.database.url, events);
+    const events = new RunEventBus((runId, afterSeq, upToSeq) => readStoredRunEvents(db.prisma, runId, afterSeq, upToSeq), shared ? 'database' : 'publish', logger);
+    if (config.database.kind === 'postgres') listener = await RunEventListener.start(config.database.url, events, logger);
     const lifecycle = new RunLifecycle(db.prisma, events, telemetry);
     const runs = new RunService(db.prisma, queue, lifecycle, events);
     const worker = role === 'api' ? undefined : new OptimisationWorker(

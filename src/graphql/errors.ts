@@ -1,3 +1,4 @@
+import type { Logger } from '../observability/logger.js';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { RateLimitError } from '../auth/rate-limit.js';
 import { ParamError } from '../engine/params.js';
@@ -16,7 +17,11 @@ export class NotFoundError extends Error {
  * ParamError -> BAD_USER_INPUT naming the field, NotFoundError -> NOT_FOUND,
  * anything unexpected -> INTERNAL_SERVER_ERROR without its details (logged here).
  */
-export function formatApiError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+export function apiErrorFormatter(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => formatApiError(formatted, error, logger);
+}
+
+function formatApiError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
   const original = error instanceof GraphQLError ? error.originalError : error;
   const { message, locations, path } = formatted;
   if (original instanceof ParamError) {
@@ -33,6 +38,6 @@ export function formatApiError(formatted: GraphQLFormattedError, error: unknown)
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
     return { message, locations, path, extensions };
   }
-  console.error('stylegraph: request failed:', original);
+  logger.error({ err: original }, 'GraphQL request failed');
   return { message: 'Internal server error', locations, path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }

@@ -13,7 +13,7 @@ import { withRequestId } from '../observability/logger.js';
 import type { RunService } from '../runs/run-service.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { createApiServices, type ApiContext } from '../graphql/context.js';
-import { formatApiError } from '../graphql/errors.js';
+import { apiErrorFormatter } from '../graphql/errors.js';
 import type { ApiLimits } from '../graphql/limits.js';
 import { DEFAULT_QUERY_LIMITS, NoHttpSubscriptionsRule, queryLimitRules } from '../graphql/query-limits.js';
 import { buildApiSchema } from '../graphql/schema.js';
@@ -50,10 +50,11 @@ export async function startApiServer(
   service: { db: { prisma: PrismaClient }; runs: RunService; ops?: OpsSources },
   config: ApiServerConfig,
 ): Promise<ApiServer> {
-  const { telemetry } = service.runs;
   // Before anything starts: an unset STYLEGRAPH_AUTH on a non-loopback address is refused here too.
   const auth = config.auth ?? resolveAuthPolicy(undefined, config.host);
-  if (auth.warning) console.warn(auth.warning);
+  const { telemetry } = service.runs;
+  if (auth.warning) telemetry.logger.warn(auth.warning);
+  const formatApiError = apiErrorFormatter(telemetry.logger);
   const authRequired = auth.mode === 'required';
   const tokens = new TokenStore(service.db.prisma);
   const limiter = authRequired && config.rateLimit !== null ? new RateLimiter(config.rateLimit ?? DEFAULT_RATE_LIMIT) : undefined;

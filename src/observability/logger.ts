@@ -80,6 +80,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   }, destination);
 }
 
+let warnings: Logger | undefined;
+
+/** Warnings and errors to stderr: for parts used without the service's logger (command-line tools, tests). */
+export function stderrLogger(): Logger {
+  warnings ??= createLogger({ level: 'warn', destination: process.stderr });
+  return warnings;
+}
+
 /** A logger that writes nothing: what a service started without one (in tests) uses. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });

@@ -1,3 +1,4 @@
+import type { Logger } from '../observability/logger.js';
 import PgBoss from 'pg-boss';
 import type { Database } from '../storage/database.js';
 
@@ -29,6 +30,7 @@ export interface RunJob {
 
 export interface RunQueueOptions {
   pollingSeconds: number;
+  logger: Logger;
 }
 
 export type RunJobHandler = (job: { jobId: string; runId: string }) => Promise<void>;
@@ -47,7 +49,7 @@ export class RunQueue {
       schedule: false, // no cron jobs: saves a timer and its queries
       pollingIntervalSeconds: options.pollingSeconds,
     });
-    boss.on('error', (err) => console.error('stylegraph: job queue error:', err));
+    boss.on('error', (err) => options.logger.error({ err }, 'job queue error'));
     // Processes starting at once on a new database race to create pg-boss's schema, which
     // pg-boss 10 does not survive (a unique violation on the schema's name): one at a time.
     await db.withSession(async (session) => {

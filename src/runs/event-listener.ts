@@ -1,3 +1,4 @@
+import type { Logger } from '../observability/logger.js';
 import pg from 'pg';
 import type { RunEventBus } from './events.js';
 
@@ -23,11 +24,11 @@ export class RunEventListener {
   private retryMs = FIRST_RETRY_MS;
   private closed = false;
 
-  private constructor(private readonly url: string, private readonly bus: RunEventBus) {}
+  private constructor(private readonly url: string, private readonly bus: RunEventBus, private readonly logger: Logger) {}
 
   /** Resolves once it listens; a server that cannot be reached at start-up is an error. */
-  static async start(url: string, bus: RunEventBus): Promise<RunEventListener> {
-    const listener = new RunEventListener(url, bus);
+  static async start(url: string, bus: RunEventBus, logger: Logger): Promise<RunEventListener> {
+    const listener = new RunEventListener(url, bus, logger);
     await listener.listen();
     return listener;
   }
@@ -45,7 +46,7 @@ export class RunEventListener {
     const client = new pg.Client({ connectionString: this.url, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     client.on('notification', (message) => this.onNotification(message));
     client.on('error', (err) => {
-      console.error(`stylegraph: the run event connection failed (${err.message}); reconnecting`);
+      this.logger.warn({ error: err.message }, 'the run event connection failed; reconnecting');
       this.reconnect(client);
     });
     client.on('end', () => this.reconnect(client));
@@ -73,7 +74,7 @@ export class RunEventListener {
       this.listen().then(
         () => (this.closed ? this.stop() : this.bus.catchUp()),
         (err: Error) => {
-          console.error(`stylegraph: reconnecting the run event connection failed (${err.message}); retrying in ${this.retryMs} ms`);
+          this.logger.warn({ error: err.message, retryMs: this.retryMs }, 'reconnecting the run event connection failed; retrying');
           this.retryTimer = setTimeout(attempt, this.retryMs);
           this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
         },

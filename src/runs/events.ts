@@ -1,3 +1,4 @@
+import { stderrLogger, type Logger } from '../observability/logger.js';
 import type { RunEvent } from './types.js';
 
 export type RunEventListener = (event: RunEvent) => void;
@@ -35,6 +36,7 @@ export class RunEventBus {
   constructor(
     private readonly readStored: StoredRunEvents,
     private readonly source: 'publish' | 'database' = 'publish',
+    private readonly logger: Logger = stderrLogger(),
   ) {}
 
   /** Returns the function that unsubscribes. */
@@ -84,7 +86,7 @@ export class RunEventBus {
         this.deliver(stream, next);
       }
     }).catch((err: unknown) => {
-      console.error(`stylegraph: reading the events of run ${runId} failed:`, err);
+      this.logger.error({ runId, err }, 'reading the events of a run failed');
     });
   }
 
@@ -94,7 +96,7 @@ export class RunEventBus {
         listener(event);
       } catch (err) {
         // A failing subscriber must not stop the run that published, nor the other subscribers.
-        console.error(`stylegraph: a subscriber to run ${event.runId} failed:`, err);
+        this.logger.error({ runId: event.runId, err }, 'a subscriber to a run failed');
       }
     }
   }

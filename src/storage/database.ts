@@ -1,3 +1,4 @@
+import { stderrLogger, type Logger } from '../observability/logger.js';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
@@ -59,10 +60,10 @@ async function openPglite(dataDir: string): Promise<Database> {
   }
 }
 
-function openPostgres(url: string): Database {
+function openPostgres(url: string, logger: Logger): Database {
   const pool = new pg.Pool({ connectionString: url });
   // An idle client that loses its server (restart, network) must not crash the process.
-  pool.on('error', (err) => console.error('stylegraph: idle database connection failed:', err.message));
+  pool.on('error', (err) => logger.warn({ error: err.message }, 'idle database connection failed'));
   const sessionOf = (client: pg.Pool | pg.PoolClient): SqlSession => ({
     async query<Row>(text: string, values?: unknown[]) {
       const result: pg.QueryResult | pg.QueryResult[] = await client.query(text, values);
@@ -96,8 +97,8 @@ function openPostgres(url: string): Database {
  * embedded PGlite in a data directory (created on first use), or a PostgreSQL
  * server named by DATABASE_URL.
  */
-export async function openDatabase(config: DatabaseConfig, migrationsDir: string): Promise<Database> {
-  const db = config.kind === 'pglite' ? await openPglite(config.dataDir) : openPostgres(config.url);
+export async function openDatabase(config: DatabaseConfig, migrationsDir: string, logger: Logger = stderrLogger()): Promise<Database> {
+  const db = config.kind === 'pglite' ? await openPglite(config.dataDir) : openPostgres(config.url, logger);
   try {
     await applyMigrations(db, migrationsDir);
     return db;

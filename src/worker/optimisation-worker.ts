@@ -109,7 +109,7 @@ export class OptimisationWorker {
       for (const [runId, controller] of claimed) if (!held.has(runId)) controller.abort(NOT_RUNNING);
       await this.handBack(await this.leases.expired(false));
     } catch (err) {
-      console.error('stylegraph: renewing the worker\'s leases failed:', err);
+      this.lifecycle.telemetry.logger.error({ err }, 'renewing the worker\'s leases failed');
     }
   }
 
@@ -211,7 +211,7 @@ export class OptimisationWorker {
         // The steps taken since the last epoch are kept: the next worker resumes from here.
         if (err.checkpoint) {
           await this.lifecycle.recordCheckpoint(run.id, err.checkpoint, owner).catch((failure: unknown) => {
-            console.error(`stylegraph: storing the checkpoint of suspended run ${run.id} failed; it resumes from its last epoch:`, failure);
+            this.lifecycle.telemetry.logger.error({ runId: run.id, err: failure }, 'storing the checkpoint of a suspended run failed; it resumes from its last epoch');
           });
         }
         throw new RunSuspended(run.id);
