@@ -74,6 +74,21 @@ function bytesFloats(bytes: Uint8Array): Float32Array {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
+/** The run's one checkpoint, replaced: it belongs to `epoch`, the last epoch stored. */
+async function storeCheckpoint(tx: Prisma.TransactionClient, runId: string, epoch: number, checkpoint: Checkpoint): Promise<void> {
+  const state = {
+    epoch,
+    step: checkpoint.step,
+    scale: checkpoint.scale,
+    width: checkpoint.width,
+    height: checkpoint.height,
+    image: floatBytes(checkpoint.image),
+    adamM: floatBytes(checkpoint.m),
+    adamV: floatBytes(checkpoint.v),
+  };
+  await tx.runCheckpoint.upsert({ where: { runId }, create: { runId, ...state }, update: state });
+}
+
 /** A large checkpoint is slow to write through PGlite's adapter (~0.6 s per MiB); allow for it. */
 const EPOCH_TRANSACTION_TIMEOUT_MS = 120_000;
 
@@ -156,17 +171,7 @@ export class RunLifecycle {
           },
         });
         // None after a FAST run's one pass: nothing continues from it.
-        const state = checkpoint && {
-          epoch: epoch.epoch,
-          step: checkpoint.step,
-          scale: checkpoint.scale,
-          width: checkpoint.width,
-          height: checkpoint.height,
-          image: floatBytes(checkpoint.image),
-          adamM: floatBytes(checkpoint.m),
-          adamV: floatBytes(checkpoint.v),
-        };
-        if (state) await tx.runCheckpoint.upsert({ where: { runId }, create: { runId, ...state }, update: state });
+        if (checkpoint) await storeCheckpoint(tx, runId, epoch.epoch, checkpoint);
         return created;
       }, { timeout: EPOCH_TRANSACTION_TIMEOUT_MS });
     } catch (err) {
@@ -194,17 +199,7 @@ export class RunLifecycle {
           data: { currentEpoch: { increment: 0 } },
           select: { currentEpoch: true },
         });
-        const state = {
-          epoch: currentEpoch,
-          step: checkpoint.step,
-          scale: checkpoint.scale,
-          width: checkpoint.width,
-          height: checkpoint.height,
-          image: floatBytes(checkpoint.image),
-          adamM: floatBytes(checkpoint.m),
-          adamV: floatBytes(checkpoint.v),
-        };
-        await tx.runCheckpoint.upsert({ where: { runId }, create: { runId, ...state }, update: state });
+        await storeCheckpoint(tx, runId, currentEpoch, checkpoint);
       }, { timeout: EPOCH_TRANSACTION_TIMEOUT_MS });
       return true;
     } catch (err) {
