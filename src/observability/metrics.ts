@@ -37,33 +37,10 @@ export class ServiceMetrics {
 
   // What this process did.
   readonly statusChanges = this.counter('stylegraph_run_status_changes_total', 'Runs that entered a status in this process (QUEUED: created here).', ['status']);
-  readonly queueWait = new Histogram({
-    name: 'stylegraph_queue_wait_seconds',
-    help: 'Time from a run\'s creation to its start, observed when a run starts in this process.',
-    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
-    registers: [this.registry],
-  });
-  readonly runDuration = new Histogram({
-    name: 'stylegraph_run_duration_seconds',
-    help: 'Time from a run\'s start to its end, by final status, observed when it ends in this process.',
-    labelNames: ['status'],
-    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 10800],
-    registers: [this.registry],
-  });
-  readonly stepDuration = new Histogram({
-    name: 'stylegraph_step_duration_seconds',
-    help: 'Duration of one optimisation step, by TensorFlow.js backend.',
-    labelNames: ['backend'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
-  });
-  readonly epochDuration = new Histogram({
-    name: 'stylegraph_epoch_duration_seconds',
-    help: 'Duration of one epoch as its engine thread measured it (a job\'s first epoch includes its set-up), by TensorFlow.js backend.',
-    labelNames: ['backend'],
-    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
-    registers: [this.registry],
-  });
+  readonly queueWait = this.histogram('stylegraph_queue_wait_seconds', 'Time from a run\'s creation to its start, observed when a run starts in this process.', [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600]);
+  readonly runDuration = this.histogram('stylegraph_run_duration_seconds', 'Time from a run\'s start to its end, by final status, observed when it ends in this process.', [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 10800], ['status']);
+  readonly stepDuration = this.histogram('stylegraph_step_duration_seconds', 'Duration of one optimisation step, by TensorFlow.js backend.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], ['backend']);
+  readonly epochDuration = this.histogram('stylegraph_epoch_duration_seconds', 'Duration of one epoch as its engine thread measured it (a job\'s first epoch includes its set-up), by TensorFlow.js backend.', [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600], ['backend']);
   readonly engineTensors = this.gauge('stylegraph_engine_tensors', 'Tensors held by each engine thread\'s TensorFlow.js engine (tf.memory().numTensors).', ['thread', 'backend']);
   readonly engineTensorBytes = this.gauge('stylegraph_engine_tensor_bytes', 'Bytes of the tensors held by each engine thread (tf.memory().numBytes).', ['thread', 'backend']);
   readonly subscriptionsOpen = this.gauge('stylegraph_subscriptions_open', 'runEvents subscriptions open on this server.');
@@ -74,13 +51,7 @@ export class ServiceMetrics {
     ['reason'],
   );
   readonly httpRequests = this.counter('stylegraph_http_requests_total', 'HTTP requests answered, by method, route and status.', ['method', 'route', 'status']);
-  readonly httpDuration = new Histogram({
-    name: 'stylegraph_http_request_duration_seconds',
-    help: 'Time to answer an HTTP request, by method and route.',
-    labelNames: ['method', 'route'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  readonly httpDuration = this.histogram('stylegraph_http_request_duration_seconds', 'Time to answer an HTTP request, by method and route.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], ['method', 'route']);
   readonly retentionRemoved = this.counter('stylegraph_retention_removed_total', 'What retention removed: runs, previews (epoch preview images dropped) and images.', ['kind']);
 
   constructor(private readonly prisma: PrismaClient | undefined, options: { processMetrics?: boolean } = {}) {
@@ -123,6 +94,10 @@ export class ServiceMetrics {
 
   private gauge<L extends string>(name: string, help: string, labelNames: L[] = []): Gauge<L> {
     return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private histogram<L extends string>(name: string, help: string, buckets: number[], labelNames: L[] = []): Histogram<L> {
+    return new Histogram({ name, help, buckets, labelNames, registers: [this.registry] });
   }
 
   private counter<L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> {
