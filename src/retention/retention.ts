@@ -4,7 +4,7 @@ import type { Telemetry } from '../observability/telemetry.js';
 import type { RunService } from '../runs/run-service.js';
 import type { Database } from '../storage/database.js';
 import type { PrismaClient } from '../storage/generated/client.js';
-import { deleteUnusedImages } from '../storage/images.js';
+import { deleteUnusedImages, UNUSED_IMAGE } from '../storage/images.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** An advisory lock id of its own (Prisma's migrate lock is 72707369). */
@@ -174,20 +174,13 @@ export class RetentionService {
     }
   }
 
-  /** Images stored before `before` that no run, style, result or preview uses. */
+  /** Images stored before `before` that are unused (UNUSED_IMAGE). */
   private async deleteUnusedImages(before: Date): Promise<number> {
     let deleted = 0;
     let after: string | undefined;
     for (;;) {
       const candidates = await this.prisma.image.findMany({
-        where: {
-          createdAt: { lt: before },
-          runsAsContent: { none: {} },
-          runsAsResult: { none: {} },
-          stylesOf: { none: {} },
-          previewOf: { none: {} },
-          ...(after ? { sha256: { gt: after } } : {}),
-        },
+        where: { createdAt: { lt: before }, ...UNUSED_IMAGE, ...(after ? { sha256: { gt: after } } : {}) },
         orderBy: { sha256: 'asc' },
         select: { sha256: true },
         take: BATCH,

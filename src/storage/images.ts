@@ -49,19 +49,19 @@ export async function readImageBytes(db: Db, sha256: string): Promise<Uint8Array
   return row?.bytes ?? null;
 }
 
-/** Deletes those of `candidates` that no run, style, result or epoch preview uses and no owner claims; returns how many. */
+/** Images that no run, style, result or epoch preview uses and no owner claims: those that may be deleted. */
+export const UNUSED_IMAGE = {
+  runsAsContent: { none: {} },
+  runsAsResult: { none: {} },
+  stylesOf: { none: {} },
+  previewOf: { none: {} },
+  // Uploaded by an owner who has not let go of it (RunsApi.delete releases the deleting owner's claims).
+  owners: { none: {} },
+} satisfies Prisma.ImageWhereInput;
+
+/** Deletes those of `candidates` that are unused (UNUSED_IMAGE); returns how many. */
 export async function deleteUnusedImages(db: Db, candidates: string[]): Promise<number> {
   if (candidates.length === 0) return 0;
-  const { count } = await db.image.deleteMany({
-    where: {
-      sha256: { in: candidates },
-      runsAsContent: { none: {} },
-      runsAsResult: { none: {} },
-      stylesOf: { none: {} },
-      previewOf: { none: {} },
-      // Uploaded by an owner who has not let go of it (RunsApi.delete releases the deleting owner's claims).
-      owners: { none: {} },
-    },
-  });
+  const { count } = await db.image.deleteMany({ where: { sha256: { in: candidates }, ...UNUSED_IMAGE } });
   return count;
 }
