@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadVgg19, resolveParams, stylize, type BackendInfo } from '../src/engine';
-import { StyleObjective } from '../src/engine/transfer';
+import { disposeTargets, StyleObjective } from '../src/engine/transfer';
 import { median, peakRssMiB, round, syntheticImage, type Row } from './common';
 
 async function measure(size: number, timedSteps: number) {
@@ -22,7 +22,7 @@ async function measure(size: number, timedSteps: number) {
     tf.tidy(() => objective.losses(targets.content, targets).total.dataSync());
     if (i > 0) forwardMs.push(performance.now() - start); // the first run warms kernels up
   }
-  tf.dispose([targets.content, ...Object.values(targets.contentFeatures), ...Object.values(targets.styleGrams)]);
+  disposeTargets(targets);
 
   // Steps timed between consecutive step events of the real loop.
   const stepMs: number[] = [];

@@ -6,12 +6,22 @@
  * fast-then-optimise (minutes: 300 steps or more at 128 px) runs only when
  * asked for: --only fast-then-optimise, with --fto-size 128, --fto-steps 300,
  * --content FILE (default ../shared/images/tubingen.jpg), --preset (wave).
+ * Also only when asked for (minutes each):
+ *   --only optimizers   Adam vs L-BFGS, steps and seconds to the loss of --adam-steps 300 Adam steps, at --optimizer-sizes 128,256
+ *   --only peers        against the tutorial in PyTorch (python3 with torch) at --peer-size 256, same run
+ *   --only memory       the WebAssembly heap per size against the engine's memory model (--memory-sizes, --memory-style-sizes)
+ *   --only estimate     estimateRun's time model against real runs of several shapes
+ * with --content and --style FILE (default ../shared/images/tubingen.jpg and starry_night.jpg).
  * Weights: STYLEGRAPH_VGG19 and STYLEGRAPH_FAST_STYLE_MODELS (or the cache).
  */
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine';
 import { report } from './common';
 import { benchmarkOptimisation } from './engine';
+import { benchmarkEstimate } from './estimate';
+import { benchmarkMemory } from './memory';
+import { benchmarkOptimizers, DEFAULT_STYLE } from './optimizers';
+import { benchmarkPeers } from './peers';
 import { benchmarkFastStyle } from './fast-style';
 import { benchmarkFastThenOptimise, DEFAULT_CONTENT } from './fast-then-optimise';
 
@@ -26,6 +36,12 @@ const { values } = parseArgs({
     'fto-size': { type: 'string', default: '128' },
     'fto-steps': { type: 'string', default: '300' },
     content: { type: 'string', default: DEFAULT_CONTENT },
+    style: { type: 'string', default: DEFAULT_STYLE },
+    'optimizer-sizes': { type: 'string', default: '128,256' },
+    'adam-steps': { type: 'string', default: '300' },
+    'peer-size': { type: 'string', default: '256' },
+    'memory-sizes': { type: 'string', default: '256,512,768,896' },
+    'memory-style-sizes': { type: 'string', default: '512,1024,1536' },
   },
 });
 const numbers = (text: string) => text.split(',').map(Number);
@@ -38,6 +54,26 @@ async function main() {
     report('FAST_THEN_OPTIMIZE: steps to the loss a content-initialised optimisation reaches', await benchmarkFastThenOptimise(backend, {
       size: Number(values['fto-size']), steps: Number(values['fto-steps']), preset: values.preset ?? 'wave', content: values.content!,
     }), json);
+    return;
+  }
+  if (values.only === 'optimizers') {
+    report('Adam and L-BFGS: steps and seconds to the loss of 300 Adam steps', await benchmarkOptimizers(backend, {
+      sizes: numbers(values['optimizer-sizes']!), adamSteps: Number(values['adam-steps']), content: values.content!, style: values.style!,
+    }), json);
+    return;
+  }
+  if (values.only === 'peers') {
+    report('Against the tutorial in PyTorch, same machine, same run', await benchmarkPeers(backend, {
+      content: values.content!, style: values.style!, size: Number(values['peer-size']), adamSteps: Number(values['adam-steps']),
+    }), json);
+    return;
+  }
+  if (values.only === 'estimate') {
+    report('estimateRun\'s time model (calibrated, uncorrected) against real runs', await benchmarkEstimate(backend, { content: values.content!, style: values.style! }), json);
+    return;
+  }
+  if (values.only === 'memory') {
+    report('WebAssembly heap: measured in a fresh thread each, and the engine\'s memory model', await benchmarkMemory(backend, numbers(values['memory-sizes']!), numbers(values['memory-style-sizes']!)), json);
     return;
   }
   if (values.only !== 'fast') {

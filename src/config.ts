@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /** Which parts of the service a process runs (`stylegraph serve --role ...`). */
@@ -20,6 +21,8 @@ export interface Config {
    * most this plus a third, plus the queue's polling.
    */
   workerLeaseSeconds: number;
+  /** Threads each engine computes with on the CPU (the WebAssembly backend's). */
+  engineThreads: number;
 }
 
 /** The folder that holds package.json, prisma/ and dist/ (this file compiles to dist/src/config.js). */
@@ -52,12 +55,22 @@ function databaseConfig(env: NodeJS.ProcessEnv): DatabaseConfig {
   return { kind: 'pglite', dataDir: path.resolve(env.STYLEGRAPH_DATA_DIR || 'data') };
 }
 
+/**
+ * STYLEGRAPH_THREADS, else the machine's cores shared out among the engines
+ * that compute at once (`concurrency`), at least one each.
+ */
+export function engineThreads(env: NodeJS.ProcessEnv, concurrency: number): number {
+  return positiveInteger(env, 'STYLEGRAPH_THREADS', Math.max(1, Math.floor(os.availableParallelism() / concurrency)));
+}
+
 /** Reads the environment; every setting has a default that needs no set-up. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const workerConcurrency = positiveInteger(env, 'STYLEGRAPH_WORKER_CONCURRENCY', 1);
   return {
     database: databaseConfig(env),
-    workerConcurrency: positiveInteger(env, 'STYLEGRAPH_WORKER_CONCURRENCY', 1),
+    workerConcurrency,
     queuePollingSeconds: positiveInteger(env, 'STYLEGRAPH_QUEUE_POLLING_SECONDS', 2),
     workerLeaseSeconds: positiveInteger(env, 'STYLEGRAPH_WORKER_LEASE_SECONDS', 30),
+    engineThreads: engineThreads(env, workerConcurrency),
   };
 }

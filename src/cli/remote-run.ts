@@ -60,6 +60,7 @@ function startRunInput(params: Partial<TransferParams>): Record<string, unknown>
     ...params,
     ...(params.init && { init: params.init.toUpperCase() }),
     ...(params.pooling && { pooling: params.pooling.toUpperCase() }),
+    ...(params.optimizer && { optimizer: params.optimizer.toUpperCase() }),
   };
 }
 
@@ -67,7 +68,7 @@ const RUN_EVENTS = `subscription($runId: ID!) {
   runEvents(runId: $runId, sinceEpoch: 0) {
     kind
     run { status error totalEpochs resultImage { url } params { stepsPerEpoch } }
-    epoch { epoch step totalLoss contentLoss styleLoss totalVariationLoss elapsedMs preview { url } }
+    epoch { epoch step totalLoss contentLoss styleLoss totalVariationLoss elapsedMs preview { url width height } }
   }
 }`;
 
@@ -75,7 +76,7 @@ interface RunEventData {
   runEvents: {
     kind: 'STATUS' | 'EPOCH';
     run: { status: string; error: string | null; totalEpochs: number; resultImage: { url: string } | null; params: { stepsPerEpoch: number } };
-    epoch: { epoch: number; step: number; totalLoss: number; contentLoss: number; styleLoss: number; totalVariationLoss: number; elapsedMs: number; preview: { url: string } } | null;
+    epoch: { epoch: number; step: number; totalLoss: number; contentLoss: number; styleLoss: number; totalVariationLoss: number; elapsedMs: number; preview: { url: string; width: number; height: number } } | null;
   };
 }
 
@@ -114,6 +115,8 @@ export async function* runOnServer(
             losses: { total: epoch.totalLoss, content: epoch.contentLoss, style: epoch.styleLoss, totalVariation: epoch.totalVariationLoss },
             elapsedMs: epoch.elapsedMs,
             etaMs: (epoch.elapsedMs / epoch.step) * (totalSteps - epoch.step),
+            width: epoch.preview.width,
+            height: epoch.preview.height,
             png: () => download(epoch.preview.url),
           },
         };

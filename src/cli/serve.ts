@@ -12,6 +12,7 @@ import { readStoredRunEvents } from '../runs/event-log.js';
 import { RunEventListener } from '../runs/event-listener.js';
 import { RunEventBus } from '../runs/events.js';
 import { RunLifecycle } from '../runs/lifecycle.js';
+import { EngineProfiles } from '../runs/engine-profiles.js';
 import { RunService } from '../runs/run-service.js';
 import { openDatabase, type Database } from '../storage/database.js';
 import { OptimisationWorker } from '../worker/optimisation-worker.js';
@@ -80,11 +81,13 @@ export async function startService(config: Config, role: Role, options: ServiceO
     const events = new RunEventBus((runId, afterSeq, upToSeq) => readStoredRunEvents(db.prisma, runId, afterSeq, upToSeq), shared ? 'database' : 'publish', logger);
     if (config.database.kind === 'postgres') listener = await RunEventListener.start(config.database.url, events, logger);
     const lifecycle = new RunLifecycle(db.prisma, events, telemetry);
-    const runs = new RunService(db.prisma, queue, lifecycle, events);
+    const profiles = new EngineProfiles(db.prisma);
+    const runs = new RunService(db.prisma, queue, lifecycle, events, profiles);
     const worker = role === 'api' ? undefined : new OptimisationWorker(
       db.prisma, queue, lifecycle, events,
       new RunLeases(db.prisma, config.workerLeaseSeconds),
-      { concurrency: config.workerConcurrency, exclusive: !shared, warmUpEngine: options.warmUpEngine ?? false },
+      profiles,
+      { concurrency: config.workerConcurrency, exclusive: !shared, engineThreads: config.engineThreads, warmUpEngine: options.warmUpEngine ?? false },
     );
     await worker?.start();
     workerRunning = worker !== undefined;

@@ -5,6 +5,7 @@ import {
   decodeImage, encodePng, initBackend, loadVgg19, locateVgg19, ParamError, resolveParams,
   stylize, type Losses, type TransferParams,
 } from '../engine';
+import { engineThreads } from '../config';
 import { formatDuration, ProgressLine } from './progress';
 import { runOnServer } from './remote-run';
 
@@ -16,7 +17,9 @@ export const STYLIZE_USAGE = `Usage: stylegraph stylize <content> <style> [<styl
   --steps-per-epoch N      optimisation steps per epoch (100)
   --content-weight W       (1e4)     --style-weight W   (1e-2)
   --tv-weight W            total-variation weight (30)
-  --lr R                   Adam learning rate (0.02)
+  --optimizer adam|lbfgs   Adam (the tutorial's) or L-BFGS, fewer steps to the same loss (adam)
+  --lr R                   learning rate (0.02 for adam, 1 for lbfgs)
+  --lbfgs-history N        curvature pairs L-BFGS keeps (100)
   --init content|noise|style   starting image (content)
   --seed N                 seed for --init noise (0)
   --style-blend W,W,...    one weight per style image (equal)
@@ -29,7 +32,8 @@ export const STYLIZE_USAGE = `Usage: stylegraph stylize <content> <style> [<styl
   --server URL             run on a stylegraph server (e.g. http://127.0.0.1:4000)
                            and follow its events instead of computing here
 Weights: STYLEGRAPH_VGG19 (tfjs layers-model dir or Keras .h5) or the cache
-(stylegraph weights fetch). Backend: STYLEGRAPH_BACKEND=tensorflow|wasm|cpu.`;
+(stylegraph weights fetch). Backend: STYLEGRAPH_BACKEND=tensorflow|wasm|cpu;
+STYLEGRAPH_THREADS threads on the CPU (every core).`;
 
 /** Command-line flag -> parameter, so that errors name the flag the user typed. */
 const NUMERIC_FLAGS: Record<string, keyof TransferParams> = {
@@ -43,6 +47,7 @@ const NUMERIC_FLAGS: Record<string, keyof TransferParams> = {
   seed: 'seed',
   'style-scale': 'styleScale',
   multiscale: 'multiscale',
+  'lbfgs-history': 'lbfgsHistory',
 };
 
 class UsageError extends Error {}
@@ -50,7 +55,7 @@ class UsageError extends Error {}
 function flagOf(field: string): string {
   const root = field.split(/[.[]/)[0];
   const flag = Object.entries(NUMERIC_FLAGS).find(([, param]) => param === root)?.[0]
-    ?? { init: 'init', styleBlend: 'style-blend', preserveColors: 'preserve-colors', pooling: 'pooling' }[root];
+    ?? { init: 'init', styleBlend: 'style-blend', preserveColors: 'preserve-colors', pooling: 'pooling', optimizer: 'optimizer' }[root];
   return flag ? `--${flag}` : field;
 }
 
@@ -71,6 +76,7 @@ function parseCommandLine(args: string[]) {
       'style-blend': { type: 'string' },
       'preserve-colors': { type: 'boolean' },
       pooling: { type: 'string' },
+      optimizer: { type: 'string' },
       'save-every': { type: 'string' },
       json: { type: 'boolean' },
       server: { type: 'string' },
@@ -89,6 +95,7 @@ function parseCommandLine(args: string[]) {
   }
   if (values.init !== undefined) partial.init = values.init as TransferParams['init'];
   if (values.pooling !== undefined) partial.pooling = values.pooling as TransferParams['pooling'];
+  if (values.optimizer !== undefined) partial.optimizer = values.optimizer as TransferParams['optimizer'];
   if (values['preserve-colors']) partial.preserveColors = true;
   if (values['style-blend'] !== undefined) {
     partial.styleBlend = String(values['style-blend']).split(',').map((w) => parseNumber('style-blend', w));
@@ -129,6 +136,9 @@ export interface EpochReport {
   losses: Losses;
   elapsedMs: number;
   etaMs: number;
+  /** The size optimised in this epoch (multiscale changes it). */
+  width: number;
+  height: number;
   /** The image at the end of the epoch, as PNG. */
   png(): Promise<Uint8Array>;
 }
@@ -146,7 +156,7 @@ export type RunReport = { kind: 'epoch'; epoch: EpochReport } | { kind: 'step'; 
 async function* runHere(command: StylizeCommandLine, params: TransferParams): AsyncGenerator<RunReport> {
   const source = locateVgg19();
   const [backend, content, styles] = await Promise.all([
-    initBackend(),
+    initBackend({ threads: engineThreads(process.env, 1) }),
     readImage(command.content),
     Promise.all(command.styles.map(readImage)),
   ]);
@@ -158,7 +168,7 @@ async function* runHere(command: StylizeCommandLine, params: TransferParams): As
         yield { kind: 'step', step: { step: event.step, totalSteps: event.totalSteps, loss: event.losses.total } };
       } else {
         const { image, ...rest } = event;
-        yield { kind: 'epoch', epoch: { ...rest, png: async () => encodePng(image) } };
+        yield { kind: 'epoch', epoch: { ...rest, width: image.width, height: image.height, png: async () => encodePng(image) } };
       }
     }
   } finally {
@@ -186,6 +196,7 @@ async function report(command: StylizeCommandLine, params: TransferParams, repor
       console.log(JSON.stringify({
         epoch: epoch.epoch, step: epoch.step, total: losses.total, content: losses.content,
         style: losses.style, tv: losses.totalVariation, ms: Math.round(epoch.elapsedMs),
+        width: epoch.width, height: epoch.height, optimizer: params.optimizer,
       }));
     } else {
       if (progress.interactive) progress.draw(epoch.step / epoch.totalSteps, '');

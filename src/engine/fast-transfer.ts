@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FastStyleNetwork } from './fast-style';
 import type { TransferParams } from './params';
 import { fitToMaxDim, rgbToTensor, tensorToRgb, withColoursOf } from './pixels';
-import { readLayerLosses, readLosses, StyleObjective } from './transfer';
+import { disposeTargets, readLayerLosses, readLosses, StyleObjective } from './transfer';
 import type { LayerLosses, Losses, RgbImage } from './types';
 import type { Vgg19 } from './vgg19';
 
@@ -70,7 +70,7 @@ export function fastTransfer(vgg: Vgg19, network: FastStyleNetwork, input: FastT
           layers = readLayerLosses(terms);
         });
       } finally {
-        tf.dispose([targets.content, ...Object.values(targets.contentFeatures), ...Object.values(targets.styleGrams)]);
+        disposeTargets(targets);
       }
     }
     let image: RgbImage;

@@ -1,3 +1,5 @@
+import { DEFAULT_LEARNING_RATE, OPTIMIZERS, type OptimizerName } from './optimizers';
+
 /**
  * Parameters of one style transfer. Defaults are exactly those of the
  * TensorFlow tutorial "Neural style transfer" (Gatys et al. 2015); everything
@@ -30,10 +32,16 @@ export interface TransferParams {
   contentWeight: number;
   styleWeight: number;
   totalVariationWeight: number;
+  /** ADAM, the tutorial's, or L-BFGS (as neural-style runs it); each step is one evaluation of the loss and its gradient. */
+  optimizer: OptimizerName;
+  /** The optimiser's step size; left out (or null), that optimiser's default: 0.02 for Adam (the tutorial's), 1 for L-BFGS. */
   learningRate: number;
+  /** Adam's. */
   beta1: number;
   beta2: number;
   epsilon: number;
+  /** Curvature pairs L-BFGS keeps. */
+  lbfgsHistory: number;
   init: InitMode;
   /** Seeds the noise initialisation; recorded so a run can be repeated. */
   seed: number;
@@ -78,10 +86,12 @@ export const DEFAULT_PARAMS: Readonly<TransferParams> = Object.freeze({
   contentWeight: 1e4,
   styleWeight: 1e-2,
   totalVariationWeight: 30,
-  learningRate: 0.02,
+  optimizer: 'adam',
+  learningRate: DEFAULT_LEARNING_RATE.adam,
   beta1: 0.99,
   beta2: 0.999,
   epsilon: 0.1,
+  lbfgsHistory: 100,
   init: 'content',
   seed: 0,
   styleBlend: null,
@@ -173,10 +183,12 @@ const CHECKS: Record<keyof TransferParams, Check> = {
   contentWeight: number(0, 1e12),
   styleWeight: number(0, 1e12),
   totalVariationWeight: number(0, 1e12),
+  optimizer: oneOf(...OPTIMIZERS),
   learningRate: number(0, 1e3, { minExclusive: true }),
   beta1: number(0, 0.999999),
   beta2: number(0, 0.999999),
   epsilon: number(0, 1e3, { minExclusive: true }),
+  lbfgsHistory: number(1, 1000, { integer: true }),
   init: oneOf('content', 'noise', 'style'),
   seed: number(0, 2 ** 32 - 1, { integer: true }),
   styleBlend: blend,
@@ -188,12 +200,15 @@ const CHECKS: Record<keyof TransferParams, Check> = {
   preset: presetName,
 };
 
+/** What a caller may set: any parameter; a null learningRate asks for the optimiser's default. */
+export type PartialParams = Partial<Omit<TransferParams, 'learningRate'>> & { learningRate?: number | null };
+
 /**
  * Fills in the defaults and validates every field, so that nothing downstream
  * (a stored run, a worker) ever sees an invalid parameter set.
  * Throws ParamError naming the first offending field.
  */
-export function resolveParams(partial: Partial<TransferParams> = {}): TransferParams {
+export function resolveParams(partial: PartialParams = {}): TransferParams {
   for (const key of Object.keys(partial)) {
     if (!(key in CHECKS)) throw new ParamError(key, 'is not a parameter');
   }
@@ -201,6 +216,8 @@ export function resolveParams(partial: Partial<TransferParams> = {}): TransferPa
   for (const [key, value] of Object.entries(partial)) {
     if (value !== undefined) (params as unknown as Record<string, unknown>)[key] = value;
   }
+  // The learning rate belongs to the optimiser: unset, it is that optimiser's default.
+  if (partial.learningRate === undefined || partial.learningRate === null) params.learningRate = DEFAULT_LEARNING_RATE[params.optimizer] ?? params.learningRate;
   // A FAST run is one pass: one epoch, at one size; the optimisation's settings only weigh its reported losses.
   if (params.mode === 'fast') Object.assign(params, { epochs: 1, multiscale: 1 });
   for (const [key, check] of Object.entries(CHECKS)) check(params[key as keyof TransferParams], key);

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { adamStep, zeroAdamState, type AdamState } from './adam';
-import { gramMatrix, meanSquaredError, totalVariation } from './losses';
+import { gramMatrix, gramMatrixGradient, meanSquaredError, totalVariation, totalVariationGradient } from './losses';
+import { createOptimizer, type Optimizer } from './optimizers';
 import { ParamError, type TransferParams } from './params';
 import { fitSize, fitToMaxDim, matchedLuminanceImage, resizeTo, rgbToTensor, tensorToRgb, withColoursOf } from './pixels';
 import type { Checkpoint, EpochEvent, LayerLosses, Losses, RgbImage, TransferEvent } from './types';
-import type { Vgg19 } from './vgg19';
+import type { Features, Vgg19 } from './vgg19';
 
 export interface StylizeInput {
   content: RgbImage;
@@ -54,7 +54,7 @@ export function scaleSchedule(params: TransferParams): Scale[] {
 }
 
 /** Style images are scaled to styleScale times the size being optimised. */
-function styleMaxDim(maxDim: number, params: TransferParams): number {
+export function styleMaxDim(maxDim: number, params: TransferParams): number {
   return Math.max(1, Math.round(maxDim * params.styleScale));
 }
 
@@ -98,12 +98,17 @@ export function checkImagesFit(
 }
 
 /** What the image is compared with at one scale. */
-interface Targets {
+export interface Targets {
   /** The content photo at this scale; its size is the size being optimised. */
   content: tf.Tensor4D;
   contentFeatures: Record<string, tf.Tensor>;
   /** The blend of the style images' Gram matrices, per style layer. */
   styleGrams: Record<string, tf.Tensor>;
+}
+
+/** Releases the tensors of `targets`. */
+export function disposeTargets(targets: Targets): void {
+  tf.dispose([targets.content, ...Object.values(targets.contentFeatures), ...Object.values(targets.styleGrams)]);
 }
 
 interface LossTerms {
@@ -137,26 +142,77 @@ export class StyleObjective {
   targets(content: RgbImage, styles: RgbImage[], maxDim: number): Targets {
     const { params, vgg } = this;
     const blend = blendWeights(params, styles.length);
-    return tf.tidy(() => {
-      const contentImage = fitToMaxDim(rgbToTensor(content), maxDim);
-      const contentFeatures = vgg.features(contentImage, this.contentLayerNames, params.pooling);
-      const styleGrams: Record<string, tf.Tensor> = {};
-      styles.forEach((style, i) => {
+    const contentImage = tf.tidy(() => fitToMaxDim(rgbToTensor(content), maxDim));
+    const contentFeatures = tf.tidy(() => vgg.features(contentImage, this.contentLayerNames, params.pooling));
+    const styleGrams: Record<string, tf.Tensor> = {};
+    styles.forEach((style, i) => {
+      // One style at a time: its full-size pixels and activations are released before the next is read.
+      const grams = tf.tidy(() => {
         let styleImage = fitToMaxDim(rgbToTensor(style), styleMaxDim(maxDim, params));
         if (params.preserveColors) styleImage = matchedLuminanceImage(styleImage, contentImage);
         const features = vgg.features(styleImage, this.styleLayerNames, params.pooling);
-        for (const name of this.styleLayerNames) {
-          const weighted = tf.mul(gramMatrix(features[name]), blend[i]);
-          styleGrams[name] = styleGrams[name] ? tf.add(styleGrams[name], weighted) : weighted;
-        }
+        return Object.fromEntries(this.styleLayerNames.map((name) => [name, tf.mul(gramMatrix(features[name]), blend[i])]));
       });
-      return { content: contentImage, contentFeatures, styleGrams };
+      for (const name of this.styleLayerNames) {
+        const sum = styleGrams[name] ? tf.add(styleGrams[name], grams[name]) : grams[name];
+        if (styleGrams[name]) tf.dispose([styleGrams[name], grams[name]]);
+        styleGrams[name] = sum;
+      }
     });
+    return { content: contentImage, contentFeatures, styleGrams };
   }
 
+  /** The losses of `image`, a forward pass only. */
   losses(image: tf.Tensor4D, targets: Targets): LossTerms {
-    const { params, vgg } = this;
-    const features = vgg.features(image, [...this.contentLayerNames, ...this.styleLayerNames], params.pooling);
+    const features = this.vgg.features(image, [...this.contentLayerNames, ...this.styleLayerNames], this.params.pooling);
+    return this.terms(image, features, this.grams(features), targets);
+  }
+
+  private grams(features: Features): Record<string, tf.Tensor2D> {
+    return Object.fromEntries(this.styleLayerNames.map((name) => [name, gramMatrix(features[name])]));
+  }
+
+  /**
+   * The losses of `image` and the gradient of the total with respect to it,
+   * written out by hand (each loss's gradient with respect to its layer, then
+   * VGG19's backward pass), so that no more than a few gradients are alive
+   * at a time: tf.grad would keep them all to the end.
+   */
+  lossesAndGradient(image: tf.Tensor4D, targets: Targets): { terms: LossTerms; gradient: tf.Tensor4D } {
+    const { params } = this;
+    const trace = this.vgg.trace(image, [...this.contentLayerNames, ...this.styleLayerNames], params.pooling);
+    try {
+      const { features } = trace;
+      const grams = this.grams(features);
+      const terms = this.terms(image, features, grams, targets);
+      const layerGradients: Features = {};
+      const addGradient = (layer: string, gradient: tf.Tensor4D) => {
+        const other = layerGradients[layer];
+        layerGradients[layer] = other ? tf.add(other, gradient) as tf.Tensor4D : gradient;
+      };
+      // d/dF scale * mean((F - T)^2) = 2 scale (F - T) / size
+      for (const { layer, weight } of params.contentLayers) {
+        const scale = (params.contentWeight * weight) / params.contentLayers.length;
+        const difference = tf.sub(features[layer], targets.contentFeatures[layer]);
+        addGradient(layer, tf.mul(difference, (2 * scale) / difference.size) as tf.Tensor4D);
+      }
+      // d/dG scale * mean((G - T)^2) = 2 scale (G - T) / c^2, then through the Gram matrix.
+      for (const { layer, weight } of params.styleLayers) {
+        const scale = (params.styleWeight * weight) / params.styleLayers.length;
+        const channels = features[layer].shape[3];
+        const dGram = tf.tidy(() => tf.mul(tf.sub(grams[layer], targets.styleGrams[layer]), (2 * scale) / (channels * channels)) as tf.Tensor2D);
+        addGradient(layer, gramMatrixGradient(features[layer], dGram));
+      }
+      const throughNetwork = trace.backward(layerGradients);
+      const gradient = tf.add(throughNetwork, tf.mul(totalVariationGradient(image), params.totalVariationWeight)) as tf.Tensor4D;
+      return { terms, gradient };
+    } finally {
+      trace.dispose();
+    }
+  }
+
+  private terms(image: tf.Tensor4D, features: Features, grams: Record<string, tf.Tensor2D>, targets: Targets): LossTerms {
+    const { params } = this;
     const contentLayers: Record<string, tf.Scalar> = {};
     for (const { layer, weight } of params.contentLayers) {
       const scale = (params.contentWeight * weight) / params.contentLayers.length;
@@ -165,7 +221,7 @@ export class StyleObjective {
     const styleLayers: Record<string, tf.Scalar> = {};
     for (const { layer, weight } of params.styleLayers) {
       const scale = (params.styleWeight * weight) / params.styleLayers.length;
-      styleLayers[layer] = tf.mul(meanSquaredError(gramMatrix(features[layer]), targets.styleGrams[layer]), scale);
+      styleLayers[layer] = tf.mul(meanSquaredError(grams[layer], targets.styleGrams[layer]), scale);
     }
     const content = tf.addN(Object.values(contentLayers));
     const style = tf.addN(Object.values(styleLayers));
@@ -245,13 +301,10 @@ export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<
 
   let scaleIndex = resume?.scale ?? 0;
   let image: tf.Tensor4D | undefined = resume && tf.tensor4d(resume.image, [1, resume.height, resume.width, 3]);
-  let adam: AdamState | undefined = resume && {
-    m: tf.tensor4d(resume.m, [1, resume.height, resume.width, 3]),
-    v: tf.tensor4d(resume.v, [1, resume.height, resume.width, 3]),
-  };
+  let optimizer: Optimizer | undefined = resume && createOptimizer(params, [1, resume.height, resume.width, 3], resume.optimizer);
   let targets: Targets | undefined;
   const releaseTargets = () => {
-    if (targets) tf.dispose([targets.content, ...Object.values(targets.contentFeatures), ...Object.values(targets.styleGrams)]);
+    if (targets) disposeTargets(targets);
     targets = undefined;
   };
 
@@ -269,38 +322,33 @@ export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<
         if (!image) {
           image = initialImage(input, targets.content);
         } else if (image.shape[1] !== height || image.shape[2] !== width) {
+          // A new size starts the optimiser afresh.
           const previous = image;
           image = resizeTo(previous, width, height);
           previous.dispose();
-          tf.dispose([adam?.m, adam?.v]);
-          adam = undefined;
+          optimizer?.dispose();
+          optimizer = undefined;
         }
-        adam ??= zeroAdamState(image.shape);
+        optimizer ??= createOptimizer(params, image.shape);
       }
 
-      if (signal?.aborted && step > firstStep) input.onAbortCheckpoint?.(checkpointOf(image!, adam!, step, scaleIndex));
+      if (signal?.aborted && step > firstStep) input.onAbortCheckpoint?.(checkpointOf(image!, optimizer!, step, scaleIndex));
       abortIfRequested(signal);
-      const current = { image: image!, adam: adam! };
       let losses!: Losses;
-      const next = tf.tidy(() => {
-        const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => {
-          const terms = objective.losses(x as tf.Tensor4D, targets!);
-          losses = readLosses(terms);
-          return terms.total;
-        })(current.image);
-        value.dispose();
-        const updated = adamStep(current.image, grad, current.adam, step - scale.firstStep + 1, params);
-        return { image: tf.clipByValue(updated.x, 0, 1) as tf.Tensor4D, m: updated.state.m, v: updated.state.v };
+      const current = image!;
+      const gradient = tf.tidy(() => {
+        const evaluated = objective.lossesAndGradient(current, targets!);
+        losses = readLosses(evaluated.terms);
+        return evaluated.gradient;
       });
-      tf.dispose([current.image, current.adam.m, current.adam.v]);
-      image = next.image;
-      adam = { m: next.m, v: next.v };
+      image = optimizer!.update(current, gradient, step - scale.firstStep + 1, step + 1);
+      tf.dispose([current, gradient]);
       step++;
       yield { kind: 'step', step, totalSteps, losses };
 
       if (step % params.stepsPerEpoch === 0) {
         const elapsedMs = performance.now() - started;
-        yield epochEvent(objective, image, adam, targets!, {
+        yield epochEvent(objective, image, optimizer!, targets!, {
           epoch: step / params.stepsPerEpoch,
           epochs: params.epochs,
           step,
@@ -314,7 +362,8 @@ export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<
       await yieldToEventLoop();
     }
   } finally {
-    tf.dispose([image, adam?.m, adam?.v]);
+    image?.dispose();
+    optimizer?.dispose();
     releaseTargets();
   }
 }
@@ -322,7 +371,7 @@ export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<
 function epochEvent(
   objective: StyleObjective,
   image: tf.Tensor4D,
-  adam: AdamState,
+  optimizer: Optimizer,
   targets: Targets,
   at: Omit<EpochEvent, 'kind' | 'losses' | 'layers' | 'image' | 'checkpoint'> & { scale: number; preserveColors: boolean },
 ): EpochEvent {
@@ -338,22 +387,14 @@ function epochEvent(
       losses: readLosses(terms),
       layers: readLayerLosses(terms),
       image: tensorToRgb(shown),
-      checkpoint: checkpointOf(image, adam, position.step, scale),
+      checkpoint: checkpointOf(image, optimizer, position.step, scale),
     };
   });
   return event;
 }
 
 /** The state after `step` steps, as plain data. */
-function checkpointOf(image: tf.Tensor4D, adam: AdamState, step: number, scale: number): Checkpoint {
+function checkpointOf(image: tf.Tensor4D, optimizer: Optimizer, step: number, scale: number): Checkpoint {
   const [, height, width] = image.shape;
-  return {
-    step,
-    scale,
-    width,
-    height,
-    image: new Float32Array(image.dataSync()),
-    m: new Float32Array(adam.m.dataSync()),
-    v: new Float32Array(adam.v.dataSync()),
-  };
+  return { step, scale, width, height, image: new Float32Array(image.dataSync()), optimizer: optimizer.state() };
 }

@@ -1,4 +1,7 @@
 /** Plain data that crosses the engine's boundary: no tensors, structured-clone safe. */
+import type { OptimizerState } from './optimizers';
+
+export type { OptimizerState };
 
 /** An RGB image, row-major HWC, 8 bits per channel. */
 export interface RgbImage {
@@ -24,8 +27,9 @@ export interface LayerLosses {
 
 /**
  * Everything needed to continue an optimisation exactly where it stopped:
- * the image being optimised (float, 0..1, HWC), Adam's moments and the count
- * of steps taken (over all scales).
+ * the image being optimised (float, 0..1, HWC), the optimiser's state (Adam's
+ * moments or L-BFGS's history, of the same size) and the count of steps
+ * taken (over all scales).
  */
 export interface Checkpoint {
   step: number;
@@ -34,8 +38,7 @@ export interface Checkpoint {
   width: number;
   height: number;
   image: Float32Array;
-  m: Float32Array;
-  v: Float32Array;
+  optimizer: OptimizerState;
 }
 
 export interface StepEvent {

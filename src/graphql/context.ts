@@ -35,6 +35,6 @@ export function createApiServices(
     runService: service.runs,
     runs: new RunsApi(service.runs, limits, images, options.maxQueuedRuns),
     images,
-    status: new ServiceStatus(service.db.prisma, limits, () => service.runs.telemetry.engine),
+    status: new ServiceStatus(service.db.prisma, limits, service.runs.profiles, () => service.runs.telemetry.engine),
   };
 }

@@ -1,7 +1,7 @@
-import { isFastMode, ParamError, resolveParams, type RunMode, type TransferParams } from '../engine/params.js';
+import { isFastMode, ParamError, resolveParams, type PartialParams, type RunMode, type TransferParams } from '../engine/index.js';
 import { mayAccess, ownerScope, type Caller } from '../auth/caller.js';
 import { RateLimitError } from '../auth/rate-limit.js';
-import type { RunService } from '../runs/run-service.js';
+import type { RunEstimate, RunService } from '../runs/run-service.js';
 import type { EpochRecord, RunRecord, RunStatus } from '../runs/types.js';
 import { NotFoundError } from './errors.js';
 import type { ImageLibrary } from './image-library.js';
@@ -15,12 +15,22 @@ const MAX_IDEMPOTENCY_KEY = 200;
 /** StartRunInput fields that are run parameters, under the same names. */
 const PARAM_FIELDS = [
   'maxDim', 'epochs', 'stepsPerEpoch', 'contentWeight', 'styleWeight', 'totalVariationWeight',
-  'learningRate', 'init', 'seed', 'styleScale', 'preserveColors', 'multiscale', 'pooling', 'mode', 'preset',
+  'optimizer', 'learningRate', 'lbfgsHistory', 'init', 'seed', 'styleScale', 'preserveColors', 'multiscale', 'pooling', 'mode', 'preset',
 ] as const satisfies readonly (keyof StartRunInput & keyof TransferParams)[];
 
 /** The run service's field names -> the API's. */
 function apiField(field: string): string {
   return field.replace(/^contentImage$/, 'contentImageId').replace(/^styleImages\b/, 'styleImageIds');
+}
+
+/** Runs a call of the run service, its ParamErrors ("<field>: <reason>") naming the API's field instead. */
+async function withApiFields<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof ParamError) throw new ParamError(apiField(err.field), err.message.slice(err.field.length + 2));
+    throw err;
+  }
 }
 
 /**
@@ -66,7 +76,14 @@ export class RunsApi {
     }
   }
 
-  private async startChecked(input: StartRunInput, caller: Caller): Promise<RunRecord> {
+  /** What startRun would take (time, memory, whether it fits), checked as startRun checks it; writes nothing. */
+  async estimate(input: StartRunInput, caller: Caller): Promise<RunEstimate> {
+    const { contentImage, styleImages, params } = await this.resolveInput(input, caller);
+    return withApiFields(() => this.runs.estimateRun({ contentImage, styleImages, params, ownerId: caller.ownerId }));
+  }
+
+  /** The run the input asks for, in the run service's terms: a clone's images and parameters filled in, limits and ownership checked. */
+  private async resolveInput(input: StartRunInput, caller: Caller): Promise<{ contentImage: string; styleImages: string[]; params: TransferParams }> {
     const base = input.cloneOf ? await this.find(input.cloneOf, caller) : null;
     if (input.cloneOf && !base) throw new ParamError('cloneOf', 'no run has this id');
     const contentImage = input.contentImageId ?? base?.contentImage;
@@ -74,9 +91,6 @@ export class RunsApi {
     const styleImages = input.styleImageIds ?? (isFastMode(modeOf(input, base)) ? [] : base?.styleImages);
     if (!contentImage) throw new ParamError('contentImageId', 'is required unless cloneOf is given');
     if (!styleImages) throw new ParamError('styleImageIds', 'is required unless cloneOf is given or mode is FAST or FAST_THEN_OPTIMIZE');
-    if (input.idempotencyKey && input.idempotencyKey.length > MAX_IDEMPOTENCY_KEY) {
-      throw new ParamError('idempotencyKey', `must be at most ${MAX_IDEMPOTENCY_KEY} characters`);
-    }
     const params = resolveParams({ ...base?.params, ...parameterOverrides(input) });
     checkRunLimits(params, this.limits);
     // Another owner's image is as unknown as one never stored (a clone's images are the caller's through the cloned run).
@@ -88,6 +102,14 @@ export class RunsApi {
         if (!(await own(id))) throw new ParamError(`styleImageIds[${i}]`, 'no stored image has this id');
       }
     }
+    return { contentImage, styleImages, params };
+  }
+
+  private async startChecked(input: StartRunInput, caller: Caller): Promise<RunRecord> {
+    if (input.idempotencyKey && input.idempotencyKey.length > MAX_IDEMPOTENCY_KEY) {
+      throw new ParamError('idempotencyKey', `must be at most ${MAX_IDEMPOTENCY_KEY} characters`);
+    }
+    const { contentImage, styleImages, params } = await this.resolveInput(input, caller);
     // Idempotency keys are per owner: one owner's key never finds another's run.
     const idempotencyKey = input.idempotencyKey && caller.ownerId !== null ? `${caller.ownerId}:${input.idempotencyKey}` : input.idempotencyKey;
     if (caller.ownerId !== null && Number.isFinite(this.maxQueuedRuns)) {
@@ -103,14 +125,8 @@ export class RunsApi {
         );
       }
     }
-    try {
-      const { run } = await this.runs.startRun({ contentImage, styleImages, params, idempotencyKey, ownerId: caller.ownerId });
-      return run;
-    } catch (err) {
-      // ParamError's message is "<field>: <reason>"; the reason stays, the field gets its API name.
-      if (err instanceof ParamError) throw new ParamError(apiField(err.field), err.message.slice(err.field.length + 2));
-      throw err;
-    }
+    const { run } = await withApiFields(() => this.runs.startRun({ contentImage, styleImages, params, idempotencyKey, ownerId: caller.ownerId }));
+    return run;
   }
 
   async cancel(id: string, caller: Caller): Promise<RunRecord> {
@@ -152,7 +168,7 @@ export class RunsApi {
 }
 
 /** The parameters the input sets. Null means "not given", except for styleBlend, where it means "blend equally". */
-function parameterOverrides(input: StartRunInput): Partial<TransferParams> {
+function parameterOverrides(input: StartRunInput): PartialParams {
   const overrides: Record<string, unknown> = {};
   for (const field of PARAM_FIELDS) {
     if (input[field] !== undefined && input[field] !== null) overrides[field] = input[field];
@@ -160,7 +176,9 @@ function parameterOverrides(input: StartRunInput): Partial<TransferParams> {
   if (input.styleBlend !== undefined) overrides.styleBlend = input.styleBlend;
   // A clone of a fast run made an optimisation leaves its network behind.
   if (input.mode === 'optimize' && overrides.preset === undefined) overrides.preset = null;
-  return overrides as Partial<TransferParams>;
+  // The learning rate is the optimiser's: naming one without a rate (in a clone too) takes its default.
+  if (overrides.optimizer !== undefined && overrides.learningRate === undefined) overrides.learningRate = null;
+  return overrides as PartialParams;
 }
 
 /** The mode the run will have: the input's, else the cloned run's, else the default. */

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
-import { locateVgg19, WeightsNotFoundError } from '../engine/weights/locate.js';
+import { engineMemoryBytes, largestSquareSize, locateVgg19, WeightsNotFoundError, type BackendName } from '../engine/index.js';
+import type { EngineProfiles } from '../runs/engine-profiles.js';
 import type { EngineState } from '../observability/telemetry.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import type { ApiLimits } from './limits.js';
 import type { ServiceInfo } from './types/service-info.js';
+
+const BACKENDS: BackendName[] = ['wasm', 'tensorflow', 'cpu'];
 
 const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
 
@@ -17,6 +20,7 @@ export class ServiceStatus {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly limits: ApiLimits,
+    private readonly profiles: EngineProfiles,
     private readonly localEngine: () => EngineState = () => ({ state: 'not-started' }),
   ) {}
 
@@ -32,6 +36,7 @@ export class ServiceStatus {
     ]);
     const local = this.localEngine();
     const engine = local.state === 'ready' ? local : latest;
+    const profile = await this.profiles.latest();
     return {
       version: VERSION,
       backend: engine?.backend ?? null,
@@ -40,6 +45,11 @@ export class ServiceStatus {
       queueLength,
       runningCount,
       limits: { ...this.limits },
+      threads: profile?.threads ?? null,
+      capacity: BACKENDS.map((backend) => {
+        const limited = engineMemoryBytes({ backend, contentPixels: 0, stylePixels: [], inputPixels: 0, optimizer: 'adam', lbfgsHistory: 1 }).heapLimitBytes;
+        return { backend, largestSquareMaxDim: limited === null ? null : largestSquareSize(backend), memoryLimitBytes: limited };
+      }),
     };
   }
 }

@@ -92,6 +92,7 @@ export class HealthChecks {
     const source = locateVgg19(); // throws WeightsNotFoundError, whose message says where it looked
     const engine = this.sources.engine();
     if (engine.state === 'failed') throw new Error(`the engine thread failed to start: ${engine.message}`);
+    if (engine.state === 'replacing') throw new Error('the engine thread is being replaced after a run failed in it');
     return engine.state === 'ready'
       ? `${source.kind} ${source.path}; engine ready (${engine.backend}, ${engine.device})`
       : `${source.kind} ${source.path}; no engine thread started yet`;

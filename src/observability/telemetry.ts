@@ -10,6 +10,8 @@ const TERMINAL: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELED'];
 export type EngineState =
   | { state: 'not-started' }
   | { state: 'ready'; backend: string; device: string }
+  /** A job failed in the last thread: it was ended and a fresh one is starting. */
+  | { state: 'replacing' }
   | { state: 'failed'; message: string };
 
 export interface EngineMeasurements {
@@ -95,6 +97,11 @@ export class Telemetry {
 
   engineReady(backend: string, device: string): void {
     this.engineState = { state: 'ready', backend, device };
+  }
+
+  engineReplacing(): void {
+    this.engineState = { state: 'replacing' };
+    this.logger.warn('a run failed in its engine thread: that thread is ended and a fresh one started');
   }
 
   engineFailed(message: string): void {

@@ -1,5 +1,6 @@
-import type { Checkpoint, LayerLosses, Losses } from '../engine/types.js';
+import type { Checkpoint, LayerLosses, Losses } from '../engine/index.js';
 import { Telemetry } from '../observability/telemetry.js';
+import { readCheckpoint, storeCheckpoint } from './checkpoints.js';
 import { Prisma, type PrismaClient } from '../storage/generated/client.js';
 import type { RunEventBus } from './events.js';
 import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
@@ -63,33 +64,7 @@ export interface StoredCheckpoint {
   elapsedMs: number;
 }
 
-// Checkpoints are stored as raw float32 bytes in the platform's byte order
-// (little-endian on every platform Node and TensorFlow.js run on).
-function floatBytes(values: Float32Array): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength) as Uint8Array<ArrayBuffer>;
-}
-
-function bytesFloats(bytes: Uint8Array): Float32Array {
-  // A copy: Float32Array needs 4-byte alignment, which the driver's buffer need not have.
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
-
-/** The run's one checkpoint, replaced: it belongs to `epoch`, the last epoch stored. */
-async function storeCheckpoint(tx: Prisma.TransactionClient, runId: string, epoch: number, checkpoint: Checkpoint): Promise<void> {
-  const state = {
-    epoch,
-    step: checkpoint.step,
-    scale: checkpoint.scale,
-    width: checkpoint.width,
-    height: checkpoint.height,
-    image: floatBytes(checkpoint.image),
-    adamM: floatBytes(checkpoint.m),
-    adamV: floatBytes(checkpoint.v),
-  };
-  await tx.runCheckpoint.upsert({ where: { runId }, create: { runId, ...state }, update: state });
-}
-
-/** A large checkpoint is slow to write through PGlite's adapter (~0.6 s per MiB); allow for it. */
+/** A large checkpoint takes PGlite a while to write (about 0.2 s per MiB); allow for it. */
 const EPOCH_TRANSACTION_TIMEOUT_MS = 120_000;
 
 export class RunLifecycle {
@@ -209,25 +184,13 @@ export class RunLifecycle {
   }
 
   async latestCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
-    const row = await this.prisma.runCheckpoint.findUnique({ where: { runId } });
-    if (!row) return null;
+    const stored = await readCheckpoint(this.prisma, runId);
+    if (!stored) return null;
     // Epoch 0: taken (at a shutdown) before the first epoch ended.
-    const { elapsedMs } = row.epoch === 0 ? { elapsedMs: 0 } : await this.prisma.runEpoch.findUniqueOrThrow({
-      where: { runId_epoch: { runId, epoch: row.epoch } },
+    const { elapsedMs } = stored.epoch === 0 ? { elapsedMs: 0 } : await this.prisma.runEpoch.findUniqueOrThrow({
+      where: { runId_epoch: { runId, epoch: stored.epoch } },
       select: { elapsedMs: true },
     });
-    return {
-      epoch: row.epoch,
-      elapsedMs,
-      checkpoint: {
-        step: row.step,
-        scale: row.scale,
-        width: row.width,
-        height: row.height,
-        image: bytesFloats(row.image),
-        m: bytesFloats(row.adamM),
-        v: bytesFloats(row.adamV),
-      },
-    };
+    return { ...stored, elapsedMs };
   }
 }

@@ -1,5 +1,4 @@
-import type { TransferParams } from '../engine/params.js';
-import type { LayerLosses } from '../engine/types.js';
+import { DEFAULT_PARAMS, type LayerLosses, type TransferParams } from '../engine/index.js';
 import type { Prisma } from '../storage/generated/client.js';
 import type { EpochRecord, RunRecord } from './types.js';
 
@@ -17,8 +16,8 @@ export function toRunRecord(row: RunRow): RunRecord {
     ownerId: row.ownerId,
     idempotencyKey: row.idempotencyKey,
     status: row.status,
-    // Runs stored before modes existed were optimisations.
-    params: { mode: 'optimize', preset: null, ...(row.params as object) } as TransferParams,
+    // Runs stored before modes and optimisers existed were Adam optimisations.
+    params: { mode: 'optimize', preset: null, optimizer: 'adam', lbfgsHistory: DEFAULT_PARAMS.lbfgsHistory, ...(row.params as object) } as TransferParams,
     seed: row.seed,
     contentImage: row.contentSha256,
     styleImages: row.styles.map((s) => s.imageSha256),

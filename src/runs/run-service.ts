@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { isFastMode, ParamError, resolveParams, type TransferParams } from '../engine/params.js';
-import { checkImagesFit } from '../engine/transfer.js';
+import {
+  checkImagesFit, checkMemoryFits, estimateRunTime, isFastMode, largestFittingMaxDim, ParamError, resolveParams, runMemory,
+  type BackendName, type ImageSize, type MemoryEstimate, type TransferParams,
+} from '../engine/index.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { RunQueue } from '../queue/run-queue.js';
 import { Prisma, type PrismaClient } from '../storage/generated/client.js';
 import { deleteUnusedImages } from '../storage/images.js';
 import type { RunEventBus } from './events.js';
 import { isTerminal, type RunLifecycle } from './lifecycle.js';
+import type { EngineProfile, EngineProfiles } from './engine-profiles.js';
 import { PresetCatalog, type PresetInfo } from './presets.js';
 import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
 import type { EpochRecord, RunRecord, RunStatus, StartRunInput } from './types.js';
@@ -29,6 +32,24 @@ export interface ListRunsOptions {
 
 const MAX_PAGE = 100;
 
+/** The run service's names of the images in errors. */
+const IMAGE_FIELDS = { content: 'contentImage', style: (i: number) => `styleImages[${i}]` };
+
+/** Before any worker has said what it computes on: the embedded default's backend, whose memory is the tightest. */
+const ASSUMED_BACKEND: BackendName = 'wasm';
+
+export interface RunEstimate {
+  /** On the engine that computed last, from its measured speed; null before any worker's engine has started. */
+  seconds: number | null;
+  steps: number;
+  memory: MemoryEstimate;
+  /** The largest maxDim that fits (these images, styleScale kept); null where the backend's memory is not limited so. */
+  largestMaxDim: number | null;
+  backend: BackendName;
+  /** The engine the estimate is for; null: none has started yet. */
+  engine: EngineProfile | null;
+}
+
 function isUniqueViolation(err: unknown): boolean {
   return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 }
@@ -44,6 +65,8 @@ export class RunService {
     private readonly queue: RunQueue,
     private readonly lifecycle: RunLifecycle,
     readonly events: RunEventBus,
+    /** How fast the workers' engines compute, and so what fits them and how long a run takes. */
+    readonly profiles: EngineProfiles,
     /** The fast-style networks runs in the fast modes may name. */
     readonly presets: PresetCatalog = new PresetCatalog(),
   ) {}
@@ -67,7 +90,8 @@ export class RunService {
       const existing = await this.findByIdempotencyKey(input.idempotencyKey);
       if (existing) return { run: existing, created: false };
     }
-    await this.checkImages(input, params);
+    const sizes = await this.checkImages(input, params);
+    checkMemoryFits(params, sizes.content, sizes.styles, await this.engineBackend(), IMAGE_FIELDS);
 
     let row;
     try {
@@ -196,8 +220,38 @@ export class RunService {
     throw new ParamError('preset', `the network "${preset.name}" comes without its painting (style.jpg), which mode ${params.mode} optimises towards`);
   }
 
-  /** The images must be stored and large enough for the layers at every scale (checked on their stored sizes). */
-  private async checkImages(input: StartRunInput, params: TransferParams): Promise<void> {
+  /**
+   * What a run would take on the engine that computed last (its backend,
+   * threads and measured speed): time, memory, and whether it fits. Checks
+   * the input as startRun does, and writes nothing (the preset's painting
+   * excepted, stored on first use).
+   */
+  async estimateRun(input: StartRunInput): Promise<RunEstimate> {
+    const params = resolveParams(input.params ?? {});
+    if (isFastMode(params.mode)) input = { ...input, styleImages: await this.presetStyleImages(input.styleImages, params) };
+    this.checkStyles(input.styleImages, params);
+    const { content, styles } = await this.checkImages(input, params);
+    const profile = await this.profiles.latest();
+    const backend = profile?.backend ?? ASSUMED_BACKEND;
+    const memory = runMemory(params, content, styles, backend);
+    const time = profile && estimateRunTime(params, content, styles, profile.speed, profile.correction);
+    return {
+      seconds: time ? time.ms / 1000 : null,
+      steps: params.mode === 'fast' ? 0 : params.epochs * params.stepsPerEpoch,
+      memory,
+      largestMaxDim: memory.heapLimitBytes === null ? null : largestFittingMaxDim(params, content, styles, backend),
+      backend,
+      engine: profile,
+    };
+  }
+
+  /** The backend runs are sized for: the latest engine's, else WebAssembly (what runs where no native TensorFlow is installed). */
+  async engineBackend(): Promise<BackendName> {
+    return (await this.profiles.latest())?.backend ?? ASSUMED_BACKEND;
+  }
+
+  /** The images must be stored and large enough for the layers at every scale (checked on their stored sizes); returns their sizes. */
+  private async checkImages(input: StartRunInput, params: TransferParams): Promise<{ content: ImageSize; styles: ImageSize[] }> {
     const wanted = [input.contentImage, ...input.styleImages];
     const found = new Map((await this.prisma.image.findMany({
       where: { sha256: { in: wanted } },
@@ -210,6 +264,7 @@ export class RunService {
       if (!style) throw new ParamError(`styleImages[${i}]`, 'no stored image has this id');
       return style;
     });
-    checkImagesFit(params, content, styles, { content: 'contentImage', style: (i) => `styleImages[${i}]` });
+    checkImagesFit(params, content, styles, IMAGE_FIELDS);
+    return { content, styles };
   }
 }

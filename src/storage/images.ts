@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { blob, blobColumn, fromBlob } from './blobs.js';
 import type { Prisma, PrismaClient } from './generated/client.js';
 
 /**
@@ -29,14 +30,14 @@ export function sha256Hex(bytes: Uint8Array): string {
 /** Stores the bytes unless they are stored already; either way returns the stored image. */
 export async function storeImage(db: Db, bytes: Uint8Array, info: ImageInfo): Promise<StoredImage> {
   const sha256 = sha256Hex(bytes);
-  // Sending the bytes only when they are new: large byte parameters are slow through PGlite's adapter.
+  // Sending the bytes only when they are new.
   const existing = await db.image.findUnique({ where: { sha256 }, select: INFO_COLUMNS });
   if (existing) return existing;
-  // skipDuplicates (ON CONFLICT DO NOTHING): a concurrent writer of the same bytes is no error.
-  await db.image.createMany({
-    data: [{ sha256, ...info, byteSize: bytes.byteLength, bytes: bytes as Uint8Array<ArrayBuffer> }],
-    skipDuplicates: true,
-  });
+  // ON CONFLICT DO NOTHING: a concurrent writer of the same bytes is no error.
+  await db.$executeRaw`
+    INSERT INTO images (sha256, "mimeType", width, height, "byteSize", bytes)
+    VALUES (${sha256}, ${info.mimeType}, ${info.width}, ${info.height}, ${bytes.byteLength}, ${blob(bytes)})
+    ON CONFLICT (sha256) DO NOTHING`;
   return db.image.findUniqueOrThrow({ where: { sha256 }, select: INFO_COLUMNS });
 }
 
@@ -45,8 +46,8 @@ export function findImage(db: Db, sha256: string): Promise<StoredImage | null> {
 }
 
 export async function readImageBytes(db: Db, sha256: string): Promise<Uint8Array | null> {
-  const row = await db.image.findUnique({ where: { sha256 }, select: { bytes: true } });
-  return row?.bytes ?? null;
+  const [row] = await db.$queryRaw<{ bytes: string }[]>`SELECT ${blobColumn('bytes')} AS bytes FROM images WHERE sha256 = ${sha256}`;
+  return row ? fromBlob(row.bytes) : null;
 }
 
 /** Images that no run, style, result or epoch preview uses and no owner claims: those that may be deleted. */

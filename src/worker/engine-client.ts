@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Checkpoint } from '../engine/types.js';
-import type { EngineEpoch, EngineJob, EngineStats, FromEngine, ToEngine } from './engine-protocol.js';
+import type { BackendName, Checkpoint, EngineSpeed } from '../engine/index.js';
+import type { EngineEpoch, EngineJob, EngineStats, EngineThreadData, FromEngine, ToEngine } from './engine-protocol.js';
 
 /** Who hears a thread's measurements (metrics), and of its end. */
 export interface EngineObserver {
@@ -31,6 +31,8 @@ export class EngineAborted extends Error {
 export class EngineClient {
   private busy = false;
   private exited = false;
+  /** A job failed in it: its backend's memory may be corrupt (a WebAssembly abort leaves it so), so it runs no more jobs. */
+  private failed = false;
   private listener: ((message: FromEngine) => void) | undefined;
   private onExit: ((error: Error) => void) | undefined;
   /** Unique among this process's threads. */
@@ -38,8 +40,11 @@ export class EngineClient {
 
   private constructor(
     private readonly thread: Worker,
-    readonly backend: string,
+    readonly backend: BackendName,
     readonly device: string,
+    readonly threads: number | null,
+    /** Measured as the thread started. */
+    readonly speed: EngineSpeed,
     private readonly observer?: EngineObserver,
   ) {
     this.threadId = thread.threadId; // kept: the Worker forgets it once the thread has exited
@@ -54,15 +59,15 @@ export class EngineClient {
     });
   }
 
-  /** Starts a thread, which picks a backend and loads VGG19 before it is ready. */
-  static start(observer?: EngineObserver): Promise<EngineClient> {
-    const thread = new Worker(THREAD_SCRIPT);
+  /** Starts a thread, which picks a backend (computing with `threads` on the CPU) and loads VGG19 before it is ready. */
+  static start(threads: number, observer?: EngineObserver): Promise<EngineClient> {
+    const thread = new Worker(THREAD_SCRIPT, { workerData: { threads } satisfies EngineThreadData });
     return new Promise((resolve, reject) => {
       const onExit = (code: number) => fail(new Error(`the engine thread exited (code ${code}) before it was ready`));
       const onMessage = (message: FromEngine) => {
         // Only our own listeners: Worker keeps internal ones (removeAllListeners would stop its port).
         thread.off('error', fail).off('exit', onExit);
-        if (message.type === 'ready') resolve(new EngineClient(thread, message.backend, message.device, observer));
+        if (message.type === 'ready') resolve(new EngineClient(thread, message.backend, message.device, message.threads, message.speed, observer));
         else fail(new Error(message.type === 'failed' ? message.message : `unexpected ${message.type} from the engine thread`));
       };
       const fail = (err: Error) => {
@@ -73,13 +78,14 @@ export class EngineClient {
     });
   }
 
+  /** False once the thread has exited or a job failed in it: it is then replaced, not reused. */
   get usable(): boolean {
-    return !this.exited;
+    return !this.exited && !this.failed;
   }
 
   /** Runs a job to its end. Rejects with EngineAborted when `signal` stops it, else with the engine's error. */
   run(job: EngineJob, onEpoch: (epoch: EngineEpoch) => Promise<void>, signal: AbortSignal): Promise<void> {
-    if (this.busy || this.exited) throw new Error('engine thread is busy or gone');
+    if (this.busy || !this.usable) throw new Error('engine thread is busy or unusable');
     this.busy = true;
     let epochs = Promise.resolve();
     const send = (message: ToEngine) => this.thread.postMessage(message);
@@ -102,7 +108,10 @@ export class EngineClient {
           epochs.catch(abort);
         } else if (message.type === 'aborted') stoppedAt = message.checkpoint;
         else if (message.type === 'finished') settle();
-        else if (message.type === 'failed') settle(new Error(message.message));
+        else if (message.type === 'failed') {
+          this.failed = true;
+          settle(new Error(message.message));
+        }
       };
       send({ type: 'run', job });
       if (signal.aborted) abort();

@@ -1,7 +1,12 @@
-import type { TransferParams } from '../engine/params.js';
-import type { Checkpoint, LayerLosses, Losses } from '../engine/types.js';
+import type { BackendName, Checkpoint, EngineSpeed, LayerLosses, Losses, TransferParams } from '../engine/index.js';
 
 /** Messages between a worker and its engine thread (structured-clone data only). */
+
+/** What a thread is started with (its workerData). */
+export interface EngineThreadData {
+  /** Threads its backend computes with on the CPU (STYLEGRAPH_THREADS). */
+  threads: number;
+}
 
 export interface EngineJob {
   /** Encoded image files (PNG, JPEG, WebP), decoded in the thread. */
@@ -39,7 +44,8 @@ export interface EngineStats {
 export type ToEngine = { type: 'run'; job: EngineJob } | { type: 'abort' };
 
 export type FromEngine =
-  | { type: 'ready'; backend: string; device: string }
+  /** Started: what it computes on, and how fast (measured before this message). */
+  | { type: 'ready'; backend: BackendName; device: string; threads: number | null; speed: EngineSpeed }
   | { type: 'epoch'; epoch: EngineEpoch }
   /** The state an aborted job stopped at (after its last epoch), sent before its `failed`. */
   | { type: 'aborted'; checkpoint: Checkpoint }

@@ -5,12 +5,12 @@
  */
 import { memory } from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import {
   decodeImage, encodePng, fastStylizeContent, fastTransfer, initBackend, loadFastStyleNetwork, loadVgg19,
-  locateFastStyleModels, stylize, type Checkpoint, type FastStyleNetwork, type LayerLosses, type Losses, type RgbImage, type Vgg19,
+  largestFittingMaxDim, listFastStylePresets, locateFastStyleModels, measureEngineSpeed, optimizerStateArrays, stylize, WasmMemoryError, type Checkpoint, type TransferParams, type FastStyleNetwork, type LayerLosses, type Losses, type RgbImage, type Vgg19,
 } from '../engine/index.js';
-import type { EngineJob, FromEngine, ToEngine } from './engine-protocol.js';
+import type { EngineJob, EngineThreadData, FromEngine, ToEngine } from './engine-protocol.js';
 
 const port = parentPort!;
 const post = (message: FromEngine, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
@@ -37,12 +37,17 @@ function fastStyleNetwork(preset: string): Promise<FastStyleNetwork> {
   return network;
 }
 
+/** A checkpoint's arrays are moved to the worker, not copied. */
+function checkpointBuffers(checkpoint: Checkpoint): ArrayBuffer[] {
+  return [checkpoint.image, ...optimizerStateArrays(checkpoint.optimizer)].map((array) => array.buffer as ArrayBuffer);
+}
+
 async function postEpoch(epoch: {
   epoch: number; step: number; losses: Losses; layers: LayerLosses; elapsedMs: number; image: RgbImage; checkpoint: Checkpoint | null;
 }): Promise<void> {
   const png = new Uint8Array(await encodePng(epoch.image));
   const { checkpoint } = epoch;
-  const buffers = checkpoint ? [checkpoint.image.buffer, checkpoint.m.buffer, checkpoint.v.buffer] : [];
+  const buffers = checkpoint ? checkpointBuffers(checkpoint) : [];
   post(
     {
       type: 'epoch',
@@ -63,11 +68,39 @@ async function postEpoch(epoch: {
   );
 }
 
+/**
+ * A failure in words a user understands. The memory model refuses runs too
+ * large before they start; should one still run out of WebAssembly memory,
+ * or the WebAssembly code abort, the run fails with this and the worker
+ * replaces the thread (its heap may be corrupt).
+ */
+function failureMessage(err: unknown, params: TransferParams, content: RgbImage, styles: RgbImage[]): string {
+  if (err instanceof WasmMemoryError) {
+    // The model thought it fitted: say no more than what is surely smaller.
+    const fitting = Math.min(largestFittingMaxDim(params, content, styles, 'wasm'), Math.floor(params.maxDim * 0.9));
+    return `the image is too large for this server's WebAssembly memory (4 GiB); the largest that fits is about ${fitting} px (maxDim)`;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if ((err instanceof Error && err.name === 'RuntimeError') || /^Aborted\(/.test(message)) {
+    return `the engine failed inside WebAssembly (${message.replace(/\. Build with -sASSERTIONS.*$/, '')}); its thread is replaced before the next run`;
+  }
+  return message;
+}
+
 /** The one place the worker calls the engine. */
 async function runJob(vgg: Vgg19, job: EngineJob, signal: AbortSignal): Promise<void> {
-  const { params } = job;
   const content = await decodeImage(job.content);
   const styles = await Promise.all(job.styles.map((bytes) => decodeImage(bytes)));
+  try {
+    await runDecoded(vgg, job, content, styles, signal);
+  } catch (err) {
+    if (signal.aborted) throw err;
+    throw new Error(failureMessage(err, job.params, content, styles));
+  }
+}
+
+async function runDecoded(vgg: Vgg19, job: EngineJob, content: RgbImage, styles: RgbImage[], signal: AbortSignal): Promise<void> {
+  const { params } = job;
   if (params.mode === 'fast') {
     // One pass, one epoch, no checkpoint (a FAST job is not resumed: its worker finds its epoch stored).
     if (job.resume || signal.aborted) return;
@@ -84,7 +117,7 @@ async function runJob(vgg: Vgg19, job: EngineJob, signal: AbortSignal): Promise<
   let mark: number | undefined;
   // Sent on any abort; the worker keeps it when it is shutting down (to lose none of the epoch's steps).
   const onAbortCheckpoint = (checkpoint: Checkpoint) =>
-    post({ type: 'aborted', checkpoint }, [...new Set([checkpoint.image.buffer, checkpoint.m.buffer, checkpoint.v.buffer])] as ArrayBuffer[]);
+    post({ type: 'aborted', checkpoint }, [...new Set(checkpointBuffers(checkpoint))]);
   for await (const event of stylize(vgg, { content, styles, params, resume: job.resume, signal, initImage, onAbortCheckpoint })) {
     if (event.kind !== 'epoch') {
       const now = performance.now();
@@ -98,9 +131,21 @@ async function runJob(vgg: Vgg19, job: EngineJob, signal: AbortSignal): Promise<
   }
 }
 
+/** The first fast-style network there is, to time a pass of; none without a models folder. */
+async function anyFastStyleNetwork(): Promise<FastStyleNetwork | undefined> {
+  try {
+    const [first] = await listFastStylePresets(locateFastStyleModels());
+    return first && (await fastStyleNetwork(first.name));
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
-  const { backend, device } = await initBackend();
+  const { backend, device, threads } = await initBackend({ threads: (workerData as EngineThreadData).threads });
   const vgg = await loadVgg19();
+  // Measured before the first job, so that estimates of runs on this server rest on its own step times.
+  const speed = measureEngineSpeed(vgg, await anyFastStyleNetwork());
   let current: AbortController | undefined;
   port.on('message', (message: ToEngine) => {
     if (message.type === 'abort') {
@@ -121,7 +166,7 @@ async function main(): Promise<void> {
       if (current === controller) current = undefined;
     });
   });
-  post({ type: 'ready', backend, device });
+  post({ type: 'ready', backend, device, threads, speed });
   postStats();
 }
 

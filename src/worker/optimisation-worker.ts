@@ -8,6 +8,8 @@ import type { PrismaClient } from '../storage/generated/client.js';
 import { deleteUnusedImages, readImageBytes, storeImage } from '../storage/images.js';
 import { EngineAborted, EngineClient } from './engine-client.js';
 import type { HandedBackRun, RunLeases } from './run-leases.js';
+import { estimateRunTime } from '../engine/index.js';
+import type { EngineProfiles } from '../runs/engine-profiles.js';
 
 /** The abort reason of runs stopped because this worker is shutting down (not cancelled). */
 const SHUTDOWN = new Error('the worker is shutting down');
@@ -55,7 +57,8 @@ export class OptimisationWorker {
     private readonly lifecycle: RunLifecycle,
     private readonly events: RunEventBus,
     private readonly leases: RunLeases,
-    private readonly options: { concurrency: number; exclusive: boolean; warmUpEngine?: boolean },
+    private readonly profiles: EngineProfiles,
+    private readonly options: { concurrency: number; exclusive: boolean; engineThreads: number; warmUpEngine?: boolean },
   ) {}
 
   async start(): Promise<void> {
@@ -181,11 +184,12 @@ export class OptimisationWorker {
     const elapsedBefore = stored?.elapsedMs ?? 0;
     // A FAST run keeps no checkpoint: taken again once its one epoch is stored, only its status is left to set.
     const passDone = run.params.mode === 'fast' && (await this.prisma.runEpoch.count({ where: { runId: run.id } })) > 0;
+    let engineMs = 0; // the job's time at its last epoch
     try {
       let engineMsBefore = 0; // the job's time at the end of the previous epoch
       if (!passDone) await engine.run({ content, styles, params: run.params, resume: stored?.checkpoint }, async (epoch) => {
         const epochMs = epoch.elapsedMs - engineMsBefore;
-        engineMsBefore = epoch.elapsedMs;
+        engineMsBefore = engineMs = epoch.elapsedMs;
         const preview = await storeImage(this.prisma, epoch.png, { mimeType: 'image/png', width: epoch.width, height: epoch.height });
         const recorded = await this.lifecycle.recordEpoch(run.id, {
           ...epoch,
@@ -227,6 +231,16 @@ export class OptimisationWorker {
     // (Its preview is null only once retention dropped it, which it never does to an unfinished run.)
     if (last?.previewSha256) await this.lifecycle.succeed(run.id, last.previewSha256, owner);
     else await this.lifecycle.fail(run.id, `the engine stopped before epoch ${run.params.epochs}`, owner);
+    // A run made in one go tells how far the engine's estimates are off.
+    if (last?.previewSha256 && !stored && engineMs > 0) await this.correctSpeed(run, engine, engineMs);
+  }
+
+  private async correctSpeed(run: RunRecord, engine: EngineClient, measuredMs: number): Promise<void> {
+    const images = await this.prisma.image.findMany({ where: { sha256: { in: [run.contentImage, ...run.styleImages] } }, select: { sha256: true, width: true, height: true } });
+    const size = new Map(images.map((image) => [image.sha256, image]));
+    const predicted = estimateRunTime(run.params, size.get(run.contentImage)!, run.styleImages.map((id) => size.get(id)!), engine.speed);
+    await this.profiles.observed(engine.device, measuredMs, predicted.ms)
+      .catch((err: unknown) => this.lifecycle.telemetry.logger.error({ err, runId: run.id }, 'correcting the engine\'s measured speed failed'));
   }
 
   private async acquireEngine(): Promise<EngineClient> {
@@ -240,11 +254,13 @@ export class OptimisationWorker {
   private async startEngine(): Promise<EngineClient> {
     const { telemetry } = this.lifecycle;
     try {
-      const started = await EngineClient.start({
+      const started = await EngineClient.start(this.options.engineThreads, {
         stats: (thread, stats) => telemetry.engineStats(thread.threadId, thread.backend, stats),
         exited: (thread) => telemetry.engineGone(thread.threadId, thread.backend),
       });
       telemetry.engineReady(started.backend, started.device);
+      // Estimates rest on it; a failed write costs only their accuracy.
+      await this.profiles.calibrated(started).catch((err: unknown) => telemetry.logger.error({ err }, 'storing the engine\'s measured speed failed'));
       return started;
     } catch (err) {
       telemetry.engineFailed(reasonOf(err));
@@ -252,8 +268,16 @@ export class OptimisationWorker {
     }
   }
 
+  /** Back to the idle ones; a thread a job failed in is ended and a fresh one started at once (readiness is false meanwhile). */
   private releaseEngine(engine: EngineClient): void {
-    if (engine.usable && !this.stopping) this.idleEngines.push(engine);
-    else void engine.terminate();
+    if (engine.usable && !this.stopping) {
+      this.idleEngines.push(engine);
+      return;
+    }
+    void engine.terminate();
+    if (this.stopping || engine.usable) return;
+    this.lifecycle.telemetry.engineReplacing();
+    const previous = this.warmingUp ?? Promise.resolve();
+    this.warmingUp = previous.then(() => this.startEngine()).then((fresh) => this.releaseEngine(fresh), () => undefined);
   }
 }

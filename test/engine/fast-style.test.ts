@@ -82,7 +82,7 @@ function imageTensor(image: RgbImage): tf.Tensor4D {
 }
 
 before(async () => {
-  await initBackend('wasm');
+  await initBackend({ backend: 'wasm' });
 });
 
 describe('fast-style network', () => {

@@ -48,7 +48,7 @@ describe('fast transfer', () => {
   let network: FastStyleNetwork;
   let painting: RgbImage;
   before(async () => {
-    await initBackend('wasm');
+    await initBackend({ backend: 'wasm' });
     vgg = await sharedVgg19();
     network = await loadFastStyleNetwork(path.join(FAST_STYLE_MODELS, 'wave'));
     const { data, info } = await sharp(path.join(FAST_STYLE_MODELS, 'wave', 'style.jpg')).resize(48, 48, { fit: 'inside' })

@@ -3,13 +3,13 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine';
 import { adamStep, zeroAdamState } from '../../src/engine/adam';
-import { gramMatrix, totalVariation } from '../../src/engine/losses';
+import { gramMatrix, gramMatrixGradient, totalVariation, totalVariationGradient } from '../../src/engine/losses';
 
 function assertClose(actual: number, expected: number, relative = 1e-6, message = '') {
   assert.ok(Math.abs(actual - expected) <= relative * Math.max(1, Math.abs(expected)), `${message} ${actual} != ${expected}`);
 }
 
-before(() => initBackend('wasm'));
+before(() => initBackend({ backend: 'wasm' }));
 
 describe('gramMatrix', () => {
   it('sums outer products of channel vectors over locations, divided by their count', () => {
@@ -20,17 +20,23 @@ describe('gramMatrix', () => {
     assert.deepEqual(gram, [[21, 25], [25, 30]]);
   });
 
-  it('has the gradient of the plain formula', () => {
-    const features = tf.randomUniform([1, 3, 5, 4], -1, 1, 'float32', 11) as tf.Tensor4D;
-    const weights = tf.randomUniform([4, 4], -1, 1, 'float32', 12);
-    const plainGram = (f: tf.Tensor4D) => {
-      const flat = tf.reshape(f, [15, 4]) as tf.Tensor2D;
-      return tf.div(tf.matMul(flat, flat, true, false), 15);
-    };
-    const ours = tf.grad((f) => tf.sum(tf.mul(gramMatrix(f as tf.Tensor4D), weights)))(features).dataSync();
-    const plain = tf.grad((f) => tf.sum(tf.mul(plainGram(f as tf.Tensor4D), weights)))(features).dataSync();
-    ours.forEach((value, i) => assertClose(value, plain[i], 1e-5, `element ${i}`));
-  });
+  // Shapes with few and with many locations per channel.
+  for (const [height, width, channels] of [[3, 5, 4], [12, 10, 4]]) {
+    it(`has the value and gradient of the plain formula (${height}x${width}, ${channels} channels)`, () => {
+      const locations = height * width;
+      const features = tf.randomUniform([1, height, width, channels], -1, 1, 'float32', 11) as tf.Tensor4D;
+      const weights = tf.randomUniform([channels, channels], -1, 1, 'float32', 12);
+      const plainGram = (f: tf.Tensor4D) => {
+        const flat = tf.reshape(f, [locations, channels]) as tf.Tensor2D;
+        return tf.div(tf.matMul(flat, flat, true, false), locations);
+      };
+      const value = gramMatrix(features).dataSync();
+      plainGram(features).dataSync().forEach((expected, i) => assertClose(value[i], expected, 1e-6, `value ${i}`));
+      const ours = gramMatrixGradient(features, weights as tf.Tensor2D).dataSync();
+      const plain = tf.grad((f) => tf.sum(tf.mul(plainGram(f as tf.Tensor4D), weights)))(features).dataSync();
+      ours.forEach((gradient, i) => assertClose(gradient, plain[i], 1e-5, `gradient ${i}`));
+    });
+  }
 });
 
 describe('totalVariation', () => {
@@ -42,6 +48,14 @@ describe('totalVariation', () => {
     // Channel 0: vertical |0-1|+|5-4|+|5-2| = 5; horizontal |4-1|+|2-4|+|5-0|+|5-5| = 10 -> 15.
     // Channel 1: 0. Channel 2: 30.
     assert.equal(totalVariation(image).dataSync()[0], 45);
+  });
+
+  it('has the gradient of tf\'s own differentiation of it, and 0 for equal neighbours (sign(0), as TensorFlow)', () => {
+    const image = tf.randomUniform([1, 5, 6, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const expected = tf.grad((x) => totalVariation(x as tf.Tensor4D))(image).dataSync();
+    assert.deepEqual(Array.from(totalVariationGradient(image).dataSync()), Array.from(expected));
+    // tfjs's own gradient of abs takes -1 at 0; TensorFlow's (the tutorial's) takes sign(0) = 0.
+    assert.ok(totalVariationGradient(tf.fill([1, 3, 4, 3], 0.5) as tf.Tensor4D).dataSync().every((v) => v === 0));
   });
 });
 

@@ -5,6 +5,7 @@ import {
   initBackend, loadVgg19, resolveParams, stylize,
   type Checkpoint, type EpochEvent, type RgbImage, type StylizeInput, type TransferEvent, type Vgg19,
 } from '../../src/engine';
+import { StyleObjective } from '../../src/engine/transfer';
 import { readSharedImage, sharedVgg19, VGG19_PATH } from '../helpers/shared-data';
 import { referenceTutorialRun } from './reference-tutorial';
 
@@ -29,7 +30,7 @@ describe('stylize with the real VGG19', () => {
   let squareStyle: RgbImage;
 
   before(async () => {
-    await initBackend('wasm');
+    await initBackend({ backend: 'wasm' });
     vgg = await sharedVgg19();
     [content, style, squareStyle] = await Promise.all([
       readSharedImage('tubingen.jpg', 32), readSharedImage('starry_night.jpg', 32), readSharedImage('astronaut.png', 32),
@@ -69,48 +70,65 @@ describe('stylize with the real VGG19', () => {
     assert.equal(last.image.data.length, last.image.width * last.image.height * 3);
   });
 
-  it('resumes from a checkpoint to exactly the image of an uninterrupted run', async () => {
-    const params = resolveParams({ maxDim: 32, epochs: 3, stepsPerEpoch: 3, init: 'noise', seed: 7 });
-    const uninterrupted = epochsOf(await collect(vgg, { content, styles: [style], params }));
+  for (const optimizer of ['adam', 'lbfgs'] as const) {
+    it(`resumes from a checkpoint to exactly the image of an uninterrupted run (${optimizer})`, async () => {
+      const params = resolveParams({ maxDim: 32, epochs: 3, stepsPerEpoch: 3, init: 'noise', seed: 7, optimizer });
+      const uninterrupted = epochsOf(await collect(vgg, { content, styles: [style], params }));
 
-    let checkpoint;
-    for await (const event of stylize(vgg, { content, styles: [style], params })) {
-      if (event.kind === 'epoch') {
-        checkpoint = event.checkpoint;
-        break; // the process "dies" after epoch 1
+      let checkpoint;
+      for await (const event of stylize(vgg, { content, styles: [style], params })) {
+        if (event.kind === 'epoch') {
+          checkpoint = event.checkpoint;
+          break; // the process "dies" after epoch 1
+        }
       }
-    }
-    assert.equal(checkpoint?.step, 3);
-    const resumed = await collect(vgg, { content, styles: [style], params, resume: checkpoint });
-    assert.equal(resumed[0].kind === 'step' && resumed[0].step, 4, 'resumes after the checkpoint');
-    const resumedEpochs = epochsOf(resumed);
-    assert.deepEqual(resumedEpochs.map((e) => e.epoch), [2, 3]);
-    assert.deepEqual(resumedEpochs.map((e) => e.losses), uninterrupted.slice(1).map((e) => e.losses));
-    assert.deepEqual(resumedEpochs.at(-1)!.image.data, uninterrupted.at(-1)!.image.data);
-  });
+      assert.equal(checkpoint?.step, 3);
+      const resumed = await collect(vgg, { content, styles: [style], params, resume: checkpoint });
+      assert.equal(resumed[0].kind === 'step' && resumed[0].step, 4, 'resumes after the checkpoint');
+      const resumedEpochs = epochsOf(resumed);
+      assert.deepEqual(resumedEpochs.map((e) => e.epoch), [2, 3]);
+      assert.deepEqual(resumedEpochs.map((e) => e.losses), uninterrupted.slice(1).map((e) => e.losses));
+      assert.deepEqual(resumedEpochs.at(-1)!.image.data, uninterrupted.at(-1)!.image.data);
+    });
 
-  it('resumes from the checkpoint of an abort mid-epoch to exactly the image of an uninterrupted run', async () => {
-    const params = resolveParams({ maxDim: 32, epochs: 3, stepsPerEpoch: 3, init: 'noise', seed: 7 });
-    const uninterrupted = epochsOf(await collect(vgg, { content, styles: [style], params }));
+    it(`resumes from the checkpoint of an abort mid-epoch to exactly the image of an uninterrupted run (${optimizer})`, async () => {
+      const params = resolveParams({ maxDim: 32, epochs: 3, stepsPerEpoch: 3, init: 'noise', seed: 7, optimizer });
+      const uninterrupted = epochsOf(await collect(vgg, { content, styles: [style], params }));
 
-    const controller = new AbortController();
-    const reason = new Error('shutting down');
-    let checkpoint: Checkpoint | undefined;
-    await assert.rejects(async () => {
-      for await (const event of stylize(vgg, {
-        content, styles: [style], params, signal: controller.signal, onAbortCheckpoint: (c) => { checkpoint = c; },
-      })) {
-        if (event.kind === 'step' && event.step === 4) controller.abort(reason);
+      const controller = new AbortController();
+      const reason = new Error('shutting down');
+      let checkpoint: Checkpoint | undefined;
+      await assert.rejects(async () => {
+        for await (const event of stylize(vgg, {
+          content, styles: [style], params, signal: controller.signal, onAbortCheckpoint: (c) => { checkpoint = c; },
+        })) {
+          if (event.kind === 'step' && event.step === 4) controller.abort(reason);
+        }
+      }, (err) => err === reason);
+      assert.equal(checkpoint?.step, 4, 'the state after the last step taken, mid-epoch 2');
+      const resumed = await collect(vgg, { content, styles: [style], params, resume: checkpoint });
+      assert.equal(resumed[0].kind === 'step' && resumed[0].step, 5, 'resumes after the checkpoint');
+      const resumedEpochs = epochsOf(resumed);
+      assert.deepEqual(resumedEpochs.map((e) => e.epoch), [2, 3]);
+      assert.deepEqual(resumedEpochs.map((e) => e.losses), uninterrupted.slice(1).map((e) => e.losses));
+      assert.deepEqual(resumedEpochs.map((e) => e.checkpoint), uninterrupted.slice(1).map((e) => e.checkpoint));
+      assert.deepEqual(resumedEpochs.at(-1)!.image.data, uninterrupted.at(-1)!.image.data);
+    });
+  }
+
+  it('reaches a lower loss with L-BFGS than with Adam in the same number of steps, keeping every image in [0, 1]', async () => {
+    const run = async (optimizer: 'adam' | 'lbfgs') => {
+      const events = await collect(vgg, { content, styles: [style], params: resolveParams({ maxDim: 32, epochs: 2, stepsPerEpoch: 6, optimizer }) });
+      const epochs = epochsOf(events);
+      for (const epoch of epochs) {
+        assert.ok(epoch.checkpoint.image.every((v) => v >= 0 && v <= 1), `${optimizer} epoch ${epoch.epoch}: the iterate left [0, 1]`);
+        assert.equal(epoch.checkpoint.optimizer.kind, optimizer);
       }
-    }, (err) => err === reason);
-    assert.equal(checkpoint?.step, 4, 'the state after the last step taken, mid-epoch 2');
-    const resumed = await collect(vgg, { content, styles: [style], params, resume: checkpoint });
-    assert.equal(resumed[0].kind === 'step' && resumed[0].step, 5, 'resumes after the checkpoint');
-    const resumedEpochs = epochsOf(resumed);
-    assert.deepEqual(resumedEpochs.map((e) => e.epoch), [2, 3]);
-    assert.deepEqual(resumedEpochs.map((e) => e.losses), uninterrupted.slice(1).map((e) => e.losses));
-    assert.deepEqual(resumedEpochs.map((e) => e.checkpoint), uninterrupted.slice(1).map((e) => e.checkpoint));
-    assert.deepEqual(resumedEpochs.at(-1)!.image.data, uninterrupted.at(-1)!.image.data);
+      assert.equal(events.filter((e) => e.kind === 'step').length, 12, 'a step is one evaluation, whichever the optimiser');
+      return epochs.at(-1)!.losses.total;
+    };
+    const [adam, lbfgs] = [await run('adam'), await run('lbfgs')];
+    assert.ok(lbfgs < adam, `L-BFGS ${lbfgs} >= Adam ${adam} after 12 steps`);
   });
 
   it('holds a constant number of tensors from step to step and releases them all at the end', async () => {
@@ -179,10 +197,30 @@ describe('stylize with the real VGG19', () => {
       `kept ${chromaDistance(kept, contentSmall)} vs free ${chromaDistance(free, contentSmall)}`);
   });
 
+  it('computes the gradient tf.grad finds through the same losses (cpu backend, which has every gradient kernel)', async () => {
+    await initBackend({ backend: 'cpu' });
+    try {
+      const cpuVgg = await loadVgg19({ kind: 'layers-model', path: VGG19_PATH });
+      for (const pooling of ['max', 'avg'] as const) {
+        const params = resolveParams({ maxDim: 24, pooling, contentLayers: [{ layer: 'block5_conv2', weight: 1 }, { layer: 'block4_conv1', weight: 0.5 }] });
+        const objective = new StyleObjective(cpuVgg, params);
+        const targets = objective.targets(content, [squareStyle], 24);
+        const image = tf.tidy(() => tf.clipByValue(tf.add(targets.content, tf.randomUniform(targets.content.shape, -0.1, 0.1, 'float32', 4)), 0, 1)) as tf.Tensor4D;
+        const ours = tf.tidy(() => objective.lossesAndGradient(image, targets).gradient.dataSync());
+        const expected = tf.tidy(() => tf.grad((x) => objective.losses(x as tf.Tensor4D, targets).total)(image).dataSync());
+        const scale = Math.max(...Array.from(expected, Math.abs));
+        ours.forEach((value, i) => assert.ok(Math.abs(value - expected[i]) <= 1e-4 * scale, `${pooling} element ${i}: ${value} vs ${expected[i]}`));
+      }
+      cpuVgg.dispose();
+    } finally {
+      await initBackend({ backend: 'wasm' });
+    }
+  });
+
   it('gives the same losses on the cpu backend as on wasm, to 1e-3', async () => {
     const params = resolveParams({ maxDim: 24, epochs: 1, stepsPerEpoch: 2 });
     const onWasm = epochsOf(await collect(vgg, { content, styles: [squareStyle], params }))[0].losses;
-    await initBackend('cpu');
+    await initBackend({ backend: 'cpu' });
     try {
       const cpuVgg = await loadVgg19({ kind: 'layers-model', path: VGG19_PATH });
       const onCpu = epochsOf(await collect(cpuVgg, { content, styles: [squareStyle], params }))[0].losses;
@@ -191,7 +229,7 @@ describe('stylize with the real VGG19', () => {
         assertRelativelyClose(onCpu[key], onWasm[key], 1e-3, key);
       }
     } finally {
-      await initBackend('wasm');
+      await initBackend({ backend: 'wasm' });
     }
   });
 });

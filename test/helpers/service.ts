@@ -1,5 +1,5 @@
 import { startService, type Service } from '../../src/cli/serve.js';
-import type { Config, Role } from '../../src/config.js';
+import { engineThreads, type Config, type Role } from '../../src/config.js';
 import type { RunEvent } from '../../src/runs/types.js';
 import { storeImage } from '../../src/storage/images.js';
 import { freshDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
@@ -26,7 +26,10 @@ export async function startTestService(
   options: { role?: Role; concurrency?: number; database?: TestDatabase } = {},
 ): Promise<TestService> {
   const database = options.database ?? await freshDatabase(kind);
-  const config: Config = { database: database.config, workerConcurrency: options.concurrency ?? 1, queuePollingSeconds: 1, workerLeaseSeconds: 30 };
+  const workerConcurrency = options.concurrency ?? 1;
+  const config: Config = {
+    database: database.config, workerConcurrency, queuePollingSeconds: 1, workerLeaseSeconds: 30, engineThreads: engineThreads(process.env, workerConcurrency),
+  };
   const service = await startService(config, options.role ?? 'all');
   return {
     ...service,

@@ -104,6 +104,45 @@ describe('web page', { skip: browserMissing() }, () => {
     await atPhoneWidth();
   });
 
+  it('says under Start what the run would take, refuses a size too large for the server with the largest that fits, and offers quicker settings', { timeout: RUN_TIMEOUT_MS }, async () => {
+    const page = await browser.context.newPage();
+    const problems = watchConsole(page);
+    try {
+      await page.goto(`${api.url}/`);
+      await page.getByRole('button', { name: /^Use image .* as content$/ }).first().click();
+      await page.getByRole('button', { name: /^Use image .* as style$/ }).first().click();
+      const estimate = page.locator('#run-estimate');
+      // An engine measured itself for the run of the test before: the estimate has seconds.
+      await page.getByLabel('Size (px)').fill('64');
+      await page.getByLabel('Epochs', { exact: true }).fill('2');
+      await page.getByLabel('Steps per epoch').fill('3');
+      await estimate.getByText(/^About .* on CPU \(WebAssembly SIMD, \d+ threads?\) · 6 steps · [\d.]+ GiB$/).waitFor();
+
+      await page.getByLabel('Size (px)').fill('2000');
+      await estimate.getByText(/^Too large for this server's memory: at most \d+ px with these images\.$/).waitFor();
+      const largest = Number((await estimate.innerText()).match(/at most (\d+) px/)![1]);
+      assert.ok(largest > 512 && largest < 2000, `largest ${largest}`);
+      await estimate.getByRole('button', { name: `Use ${largest} px` }).click();
+      assert.equal(await page.getByLabel('Size (px)').inputValue(), String(largest));
+
+      // The tutorial's 512 px x 1000 steps take long on a CPU: flagged, with a quicker setting.
+      await page.getByLabel('Size (px)').fill('512');
+      await page.getByLabel('Epochs', { exact: true }).fill('10');
+      await page.getByLabel('Steps per epoch').fill('100');
+      await estimate.getByText('That is a long run on this server.').waitFor();
+      await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'page-estimate-long.png'), fullPage: true });
+      await estimate.getByRole('button', { name: /Use quick settings/ }).click();
+      assert.equal(await page.getByLabel('Optimizer').inputValue(), 'LBFGS');
+      assert.deepEqual(
+        [await page.getByLabel('Size (px)').inputValue(), await page.getByLabel('Epochs', { exact: true }).inputValue(), await page.getByLabel('Steps per epoch').inputValue()],
+        ['256', '5', '12']);
+      await estimate.getByText(/^About .* · 60 steps ·/).waitFor();
+      assert.deepEqual(problems, [], 'no console errors, warnings or failed requests');
+    } finally {
+      await page.close();
+    }
+  });
+
   let runId = '';
 
   async function startAndWatch(page: Page, problems: string[]): Promise<void> {

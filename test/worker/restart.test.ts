@@ -10,12 +10,13 @@ import { eventsUntilFinished, startTestService } from '../helpers/service.js';
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'service-process.js');
 // Epochs long enough that a SIGTERM sent after the second lands mid-epoch (a step or two into the third, as measured).
-const PARAMS = { maxDim: 24, epochs: 4, stepsPerEpoch: 8, seed: 11 };
+const BASE_PARAMS = { maxDim: 24, epochs: 4, stepsPerEpoch: 8, seed: 11 };
+type Params = typeof BASE_PARAMS & { optimizer: 'adam' | 'lbfgs' };
 
 type Line = { start?: { id: string; status: string; currentEpoch: number }; event?: { type: string; status?: string; epoch?: { epoch: number } } };
 
 /** Runs the service in a child; `interrupt` is sent after the second epoch. Resolves with its lines and exit. */
-function runChild(database: TestDatabase, interrupt?: NodeJS.Signals): Promise<{ lines: Line[]; code: number | null; signal: NodeJS.Signals | null }> {
+function runChild(database: TestDatabase, PARAMS: Params, interrupt?: NodeJS.Signals): Promise<{ lines: Line[]; code: number | null; signal: NodeJS.Signals | null }> {
   const child = spawn(process.execPath, [CHILD, JSON.stringify(PARAMS)], {
     // A short lease: on PostgreSQL the restarted process waits for the killed one's to expire.
     env: { ...process.env, ...database.env, STYLEGRAPH_WORKER_LEASE_SECONDS: '2' },
@@ -33,11 +34,12 @@ function runChild(database: TestDatabase, interrupt?: NodeJS.Signals): Promise<{
 
 for (const kind of DATABASE_KINDS) {
   describe(`restart safety on ${kind}`, () => {
-    for (const interrupt of ['SIGKILL', 'SIGTERM'] as const) {
-      test(`a run interrupted by ${interrupt} after its second epoch resumes, stores every epoch once and ends with the same image`, async () => {
+    for (const [interrupt, optimizer] of [['SIGKILL', 'adam'], ['SIGTERM', 'adam'], ['SIGKILL', 'lbfgs'], ['SIGTERM', 'lbfgs']] as const) {
+      const PARAMS: Params = { ...BASE_PARAMS, optimizer };
+      test(`a run (${optimizer}) interrupted by ${interrupt} after its second epoch resumes, stores every epoch once and ends with the same image`, async () => {
         const database = await freshDatabase(kind);
         try {
-          const first = await runChild(database, interrupt);
+          const first = await runChild(database, PARAMS, interrupt);
           if (interrupt === 'SIGKILL') assert.equal(first.signal, 'SIGKILL');
           else {
             assert.equal(first.code, 0, 'a SIGTERM shutdown exits cleanly');
@@ -53,7 +55,7 @@ for (const kind of DATABASE_KINDS) {
             }
           }
 
-          const second = await runChild(database);
+          const second = await runChild(database, PARAMS);
           assert.equal(second.code, 0);
           const start = second.lines[0].start!;
           assert.equal(start.status, 'RUNNING', 'the interrupted run was left RUNNING');

@@ -6,6 +6,7 @@ import type { ApiContext } from '../context.js';
 import { RunsArgs } from '../types/args.js';
 import { Image } from '../types/image.js';
 import { RunConnection } from '../types/run-connection.js';
+import { RunEstimate } from '../types/run-estimate.js';
 import { Run, RunEpoch, RunParams } from '../types/run.js';
 import { StartRunInput } from '../types/start-run-input.js';
 
@@ -24,6 +25,11 @@ export class RunResolver {
   @Query(() => RunConnection, { description: 'Runs, newest first.' })
   runs(@Args(() => RunsArgs) args: RunsArgs, @Ctx() ctx: ApiContext): Promise<RunConnection> {
     return ctx.runs.list(args, ctx.caller);
+  }
+
+  @Query(() => RunEstimate, { description: 'How long startRun with this input would take, how much memory it needs and whether it fits; checks the input as startRun does and starts nothing.' })
+  async estimateRun(@Arg('input', () => StartRunInput) input: StartRunInput, @Ctx() ctx: ApiContext): Promise<RunEstimate> {
+    return RunEstimate.from(await ctx.runs.estimate(input, ctx.caller));
   }
 
   @Mutation(() => Run, { description: 'Validates, stores and queues a run; refused input writes nothing.' })

@@ -42,6 +42,24 @@ registerEnumType(RunMode, {
   },
 });
 
+/** GraphQL names for the engine's optimisers. */
+export enum OptimizerKind {
+  ADAM = 'adam',
+  LBFGS = 'lbfgs',
+}
+
+registerEnumType(OptimizerKind, {
+  name: 'Optimizer',
+  description: 'What updates the image; each step is one evaluation of the loss and its gradient, whichever it is.',
+  valuesConfig: {
+    ADAM: { description: 'tf.keras Adam, the tutorial\'s (learning rate 0.02, beta1 0.99, beta2 0.999, epsilon 0.1).' },
+    LBFGS: {
+      description: 'L-BFGS as neural-style runs it (learning rate 1, lbfgsHistory pairs, no line search), the image kept in [0, 1] '
+        + 'after every step: fewer steps to the same loss than Adam.',
+    },
+  },
+});
+
 /** GraphQL names for the engine's Pooling values. */
 export enum PoolingMode {
   MAX = 'max',

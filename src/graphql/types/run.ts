@@ -1,6 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { EpochRecord } from '../../runs/types.js';
-import { InitImage, PoolingMode, RunMode, RunStatus } from './enums.js';
+import { InitImage, OptimizerKind, PoolingMode, RunMode, RunStatus } from './enums.js';
 
 @ObjectType({ description: 'The parameters a run was started with, defaults filled in.' })
 export class RunParams {
@@ -10,7 +10,9 @@ export class RunParams {
   @Field(() => Float) contentWeight!: number;
   @Field(() => Float) styleWeight!: number;
   @Field(() => Float) totalVariationWeight!: number;
-  @Field(() => Float) learningRate!: number;
+  @Field(() => OptimizerKind) optimizer!: OptimizerKind;
+  @Field(() => Float, { description: 'The optimiser\'s step size.' }) learningRate!: number;
+  @Field(() => Int, { description: 'Curvature pairs L-BFGS keeps (unused by ADAM).' }) lbfgsHistory!: number;
   @Field(() => InitImage) init!: InitImage;
   @Field(() => Int) seed!: number;
   @Field(() => [Float], { nullable: true, description: 'One weight per style image; null blends them equally.' })

@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType } from 'type-graphql';
+import { Field, Float, Int, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'What one request may ask of this server.' })
 export class ServiceLimits {
@@ -7,6 +7,22 @@ export class ServiceLimits {
   @Field(() => Int) maxDim!: number;
   @Field(() => Int, { description: 'The largest epochs x stepsPerEpoch of a run.' })
   maxTotalSteps!: number;
+}
+
+@ObjectType({ description: 'The largest images a backend can optimise on this server: its memory, not a setting.' })
+export class BackendCapacity {
+  @Field({ description: '"wasm", "tensorflow" or "cpu".' })
+  backend!: string;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'The largest maxDim of a square image (one style image as large, styleScale 1) that fits its memory; '
+      + 'null where its memory is not limited so (native TensorFlow, plain JavaScript). startRun and estimateRun answer for given images.',
+  })
+  largestSquareMaxDim!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Its memory limit in bytes (4 GiB of WebAssembly memory); null where none applies.' })
+  memoryLimitBytes!: number | null;
 }
 
 @ObjectType()
@@ -31,4 +47,10 @@ export class ServiceInfo {
 
   @Field(() => ServiceLimits)
   limits!: ServiceLimits;
+
+  @Field(() => Int, { nullable: true, description: 'Threads the engine of the most recently started run computes with on the CPU; null where libtensorflow chooses, or before any engine started.' })
+  threads!: number | null;
+
+  @Field(() => [BackendCapacity], { description: 'Per backend, the largest images it can optimise here.' })
+  capacity!: BackendCapacity[];
 }

@@ -1,5 +1,5 @@
 import { Field, Float, ID, InputType, Int } from 'type-graphql';
-import { InitImage, PoolingMode, RunMode } from './enums.js';
+import { InitImage, OptimizerKind, PoolingMode, RunMode } from './enums.js';
 
 @InputType({
   description: 'A new run. Unset parameters take the TensorFlow tutorial\'s defaults, or, with cloneOf, the earlier run\'s values.',
@@ -41,8 +41,17 @@ export class StartRunInput {
   @Field(() => Float, { nullable: true, description: 'Default 30.' })
   totalVariationWeight?: number | null;
 
-  @Field(() => Float, { nullable: true, description: 'Adam\'s learning rate (default 0.02).' })
+  @Field(() => OptimizerKind, { nullable: true, description: 'Default ADAM (the tutorial\'s).' })
+  optimizer?: OptimizerKind | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'The optimiser\'s step size; default 0.02 for ADAM, 1 for LBFGS. Setting `optimizer` without it takes that optimiser\'s default, also in a clone.',
+  })
   learningRate?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Curvature pairs LBFGS keeps, 1..1000 (default 100); memory grows with it: 2 images\' worth per pair.' })
+  lbfgsHistory?: number | null;
 
   @Field(() => InitImage, { nullable: true, description: 'Default CONTENT; FAST_THEN_OPTIMIZE starts from the network\'s result instead.' })
   init?: InitImage | null;

@@ -34,7 +34,10 @@ export interface RunParams {
   contentWeight: number;
   styleWeight: number;
   totalVariationWeight: number;
-  learningRate: number;
+  /** ADAM | LBFGS */
+  optimizer: string;
+  /** Null asks for the optimiser's default. */
+  learningRate: number | null;
   /** CONTENT | NOISE | STYLE */
   init: string;
   seed: number;
@@ -80,7 +83,7 @@ export interface StartRunInput extends Partial<RunParams> {
 }
 
 const IMAGE = 'id url width height mimeType';
-const PARAMS = 'params { maxDim epochs stepsPerEpoch contentWeight styleWeight totalVariationWeight learningRate init seed preserveColors multiscale styleBlend }';
+const PARAMS = 'params { maxDim epochs stepsPerEpoch contentWeight styleWeight totalVariationWeight optimizer learningRate init seed preserveColors multiscale styleBlend }';
 const RUN = `id status createdAt startedAt finishedAt currentEpoch totalEpochs progress queuePosition error backend
   contentImage { ${IMAGE} } styleImages { ${IMAGE} } resultImage { ${IMAGE} } ${PARAMS}`;
 const EPOCH = `epoch step totalLoss contentLoss styleLoss totalVariationLoss elapsedMs preview { ${IMAGE} }`;
@@ -230,6 +233,22 @@ export async function startRun(input: StartRunInput): Promise<Run> {
   const data = await request<{ startRun: Run }>(
     `mutation StartRun($input: StartRunInput!) { startRun(input: $input) { ${RUN} } }`, { input });
   return data.startRun;
+}
+
+/** What startRun would take on this server (estimateRun). */
+export interface RunEstimate {
+  seconds: number | null;
+  steps: number;
+  peakMemoryBytes: number;
+  fits: boolean;
+  largestMaxDim: number | null;
+  device: string | null;
+}
+
+export async function estimateRun(input: StartRunInput): Promise<RunEstimate> {
+  const data = await request<{ estimateRun: RunEstimate }>(
+    'query EstimateRun($input: StartRunInput!) { estimateRun(input: $input) { seconds steps peakMemoryBytes fits largestMaxDim device } }', { input });
+  return data.estimateRun;
 }
 
 export async function cancelRun(id: string): Promise<Run> {

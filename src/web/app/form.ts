@@ -3,8 +3,8 @@
  * here or picked from those already uploaded), the main parameters, start.
  * Errors from the API appear next to the field they name.
  */
-import { ApiError, startRun, uploadImage, type Image, type Run, type RunParams, type ServiceLimits, type StartRunInput } from './api';
-import { apiImage, clear, h, uid } from './dom';
+import { ApiError, estimateRun, startRun, uploadImage, type Image, type Run, type RunEstimate, type RunParams, type ServiceLimits, type StartRunInput } from './api';
+import { apiImage, clear, formatDuration, h, uid } from './dom';
 
 export const DEFAULTS: RunParams = {
   maxDim: 512,
@@ -13,7 +13,8 @@ export const DEFAULTS: RunParams = {
   contentWeight: 1e4,
   styleWeight: 1e-2,
   totalVariationWeight: 30,
-  learningRate: 0.02,
+  optimizer: 'ADAM',
+  learningRate: null,
   init: 'CONTENT',
   seed: 0,
   preserveColors: false,
@@ -29,7 +30,15 @@ interface NumberField {
   max?: number;
   step: string;
   integer?: boolean;
+  /** May be left empty: the server's default then (sent as null). */
+  optional?: boolean;
 }
+
+/** Runs longer than this are flagged, with a quicker setting offered. */
+const LONG_RUN_SECONDS = 600;
+
+/** The quick setting offered for long runs: L-BFGS reaches the loss of 300 Adam steps in about 60 (npm run bench -- --only optimizers). */
+const QUICK: Partial<RunParams> = { optimizer: 'LBFGS', learningRate: null, maxDim: 256, epochs: 5, stepsPerEpoch: 12, multiscale: 1 };
 
 const MAIN_FIELDS: NumberField[] = [
   { name: 'maxDim', label: 'Size (px)', hint: 'Longer side of the result', min: 16, max: 8192, step: '1', integer: true },
@@ -42,7 +51,7 @@ const MAIN_FIELDS: NumberField[] = [
 ];
 
 const ADVANCED_FIELDS: NumberField[] = [
-  { name: 'learningRate', label: 'Learning rate', hint: 'Adam step size', min: 0, step: 'any' },
+  { name: 'learningRate', label: 'Learning rate', hint: 'Empty: 0.02 for Adam, 1 for L-BFGS', min: 0, step: 'any', optional: true },
   { name: 'multiscale', label: 'Scales', hint: '1 = off; each doubles', min: 1, max: 8, step: '1', integer: true },
 ];
 
@@ -100,6 +109,11 @@ export class RunForm {
   private readonly cloneBanner: HTMLDivElement;
   private readonly submitButton: HTMLButtonElement;
   private readonly formError: HTMLParagraphElement;
+  /** What the run would take (estimateRun), kept up to date as the form changes. */
+  private readonly estimate: HTMLDivElement;
+  private estimateTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Answers to older forms are dropped. */
+  private estimateGeneration = 0;
   private readonly contentFile: HTMLInputElement;
   private readonly styleFile: HTMLInputElement;
   private idempotencyKey = randomKey();
@@ -128,6 +142,8 @@ export class RunForm {
     this.cloneBanner = h('div', { class: 'clone-banner', hidden: true });
     this.formError = h('p', { class: 'form-error', role: 'alert' });
     this.submitButton = h('button', { type: 'submit', class: 'button button-primary button-wide' }, 'Start run');
+    this.estimate = h('div', { class: 'estimate', id: 'run-estimate', 'aria-live': 'polite' });
+    this.submitButton.setAttribute('aria-describedby', 'run-estimate');
 
     const contentError = h('p', { class: 'field-error', id: 'content-error', 'aria-live': 'polite' });
     const styleError = h('p', { class: 'field-error', id: 'style-error', 'aria-live': 'polite' });
@@ -153,7 +169,9 @@ export class RunForm {
         styleError),
       h('fieldset', { class: 'group' },
         h('legend', {}, 'Parameters'),
-        h('div', { class: 'field-grid' }, ...MAIN_FIELDS.map((field) => this.numberField(field))),
+        h('div', { class: 'field-grid' },
+          this.selectField('optimizer', 'Optimizer', [['ADAM', 'Adam (the tutorial)'], ['LBFGS', 'L-BFGS (fewer steps)']]),
+          ...MAIN_FIELDS.map((field) => this.numberField(field))),
         this.checkbox('preserveColors', 'Keep the content\u2019s colours'),
         h('details', { class: 'advanced' },
           h('summary', {}, 'More settings'),
@@ -162,7 +180,8 @@ export class RunForm {
             this.selectField('init', 'Start from', [['CONTENT', 'Content image'], ['NOISE', 'Noise'], ['STYLE', 'Style image']]),
             this.textField('styleBlend', 'Style blend', 'Weights, e.g. 0.7, 0.3')))),
       this.formError,
-      this.submitButton);
+      this.submitButton,
+      this.estimate);
     this.element.addEventListener('submit', (event) => {
       event.preventDefault();
       void this.submit();
@@ -171,6 +190,12 @@ export class RunForm {
       const name = (event.target as HTMLInputElement).name;
       if (name) this.showError(name, '');
       this.idempotencyKey = randomKey();
+      this.scheduleEstimate();
+    });
+    this.element.addEventListener('change', (event) => {
+      // The learning rate belongs to the optimiser: switching it takes the new one's default.
+      if ((event.target as HTMLSelectElement).name === 'optimizer') (this.inputs.get('learningRate') as HTMLInputElement).value = '';
+      this.scheduleEstimate();
     });
     this.setValues(DEFAULTS);
     this.renderSlots();
@@ -217,6 +242,78 @@ export class RunForm {
     this.setValues(DEFAULTS);
     this.clearErrors();
     this.renderSlots();
+  }
+
+  /** Asks the server what the form's run would take, a moment after the last change. */
+  private scheduleEstimate(): void {
+    clearTimeout(this.estimateTimer);
+    this.estimateTimer = setTimeout(() => void this.refreshEstimate(), 300);
+  }
+
+  private async refreshEstimate(): Promise<void> {
+    const generation = ++this.estimateGeneration;
+    const input = this.read(false);
+    if (!input) {
+      clear(this.estimate);
+      if (!this.content.image || !this.styles.some((s) => s.image)) this.estimate.append(h('p', { class: 'estimate-text' }, 'Choose the images to see how long the run takes here.'));
+      return;
+    }
+    let estimate: RunEstimate;
+    try {
+      const { idempotencyKey: _key, ...withoutKey } = input;
+      estimate = await estimateRun(withoutKey);
+    } catch (error) {
+      if (generation !== this.estimateGeneration) return;
+      clear(this.estimate);
+      // The same refusal startRun would give, shown at its field before Start.
+      if (error instanceof ApiError && error.field) this.showError(error.field, error.message);
+      return;
+    }
+    if (generation !== this.estimateGeneration) return;
+    this.showEstimate(estimate);
+  }
+
+  private showEstimate(estimate: RunEstimate): void {
+    clear(this.estimate);
+    const gib = (estimate.peakMemoryBytes / 2 ** 30).toFixed(1);
+    if (!estimate.fits) {
+      this.estimate.className = 'estimate estimate-long';
+      this.estimate.append(h('p', { class: 'estimate-text' },
+        `Too large for this server's memory${estimate.largestMaxDim ? `: at most ${estimate.largestMaxDim} px with these images` : ''}.`));
+      if (estimate.largestMaxDim) this.estimate.append(this.quickButton(`Use ${estimate.largestMaxDim} px`, { maxDim: estimate.largestMaxDim }));
+      return;
+    }
+    const long = estimate.seconds !== null && estimate.seconds > LONG_RUN_SECONDS;
+    this.estimate.className = `estimate${long ? ' estimate-long' : ''}`;
+    const time = estimate.seconds === null ? 'No engine has measured its speed yet' : `About ${formatDuration(estimate.seconds * 1000)}`;
+    this.estimate.append(h('p', { class: 'estimate-text' },
+      `${time}${estimate.device ? ` on ${estimate.device}` : ''} · ${estimate.steps} steps · ${gib} GiB`));
+    if (long) {
+      this.estimate.append(
+        h('p', { class: 'estimate-text' }, 'That is a long run on this server.'),
+        this.quickButton('Use quick settings (L-BFGS, 256 px, 60 steps)', QUICK));
+    }
+  }
+
+  private quickButton(label: string, values: Partial<RunParams>): HTMLButtonElement {
+    return h('button', {
+      type: 'button', class: 'button', onclick: () => {
+        this.setValues({ ...this.currentValues(), ...values });
+        this.idempotencyKey = randomKey();
+        this.scheduleEstimate();
+      },
+    }, label);
+  }
+
+  /** The values in the form now, as far as they read (for changing a few of them). */
+  private currentValues(): RunParams {
+    const values = { ...DEFAULTS } as Record<string, unknown>;
+    for (const [name, input] of this.inputs) {
+      if (input instanceof HTMLInputElement && input.type === 'checkbox') values[name] = input.checked;
+      else if (input instanceof HTMLInputElement && input.type === 'number') values[name] = input.value.trim() === '' ? null : Number(input.value);
+      else if (name !== 'styleBlend') values[name] = input.value;
+    }
+    return values as unknown as RunParams;
   }
 
   private setValues(params: RunParams): void {
@@ -319,6 +416,7 @@ export class RunForm {
     this.submitButton.disabled = this.uploads > 0;
     this.submitButton.textContent = this.uploads > 0 ? 'Uploading…' : 'Start run';
     this.renderRecent();
+    this.scheduleEstimate();
   }
 
   private renderRecent(): void {
@@ -364,12 +462,12 @@ export class RunForm {
     this.formError.textContent = '';
   }
 
-  /** Reads the form; shows what is missing or malformed and answers undefined then. */
-  private collect(): StartRunInput | undefined {
-    this.clearErrors();
+  /** Reads the form; with `showErrors`, shows what is missing or malformed. Undefined when something is. */
+  private read(showErrors: boolean): StartRunInput | undefined {
+    if (showErrors) this.clearErrors();
     let ok = true;
     const fail = (name: string, message: string) => {
-      this.showError(name, message);
+      if (showErrors) this.showError(name, message);
       ok = false;
     };
     if (!this.content.image) fail('contentImageId', 'Choose a content image.');
@@ -377,6 +475,10 @@ export class RunForm {
     const params: Partial<RunParams> = {};
     for (const field of [...MAIN_FIELDS, ...ADVANCED_FIELDS]) {
       const input = this.inputs.get(field.name) as HTMLInputElement;
+      if (field.optional && input.value.trim() === '') {
+        (params as Record<string, null>)[field.name] = null;
+        continue;
+      }
       const value = input.value.trim() === '' ? NaN : Number(input.value);
       if (!Number.isFinite(value)) fail(field.name, 'Enter a number.');
       else if (field.integer && !Number.isInteger(value)) fail(field.name, 'Enter a whole number.');
@@ -390,6 +492,7 @@ export class RunForm {
     }
     params.preserveColors = (this.inputs.get('preserveColors') as HTMLInputElement).checked;
     params.init = this.inputs.get('init')!.value;
+    params.optimizer = this.inputs.get('optimizer')!.value;
     const blend = this.inputs.get('styleBlend')!.value.trim();
     const styleImageIds = this.styles.flatMap((s) => (s.image ? [s.image.id] : []));
     if (blend) {
@@ -411,7 +514,7 @@ export class RunForm {
   }
 
   private async submit(): Promise<void> {
-    const input = this.collect();
+    const input = this.read(true);
     if (!input) {
       this.element.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
       return;

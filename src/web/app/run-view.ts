@@ -312,6 +312,7 @@ export class RunView {
       ['Content weight', formatNumber(p.contentWeight)],
       ['Style weight', formatNumber(p.styleWeight)],
       ['TV weight', formatNumber(p.totalVariationWeight)],
+      ['Optimizer', p.optimizer === 'LBFGS' ? 'L-BFGS' : 'Adam'],
       ['Learning rate', formatNumber(p.learningRate)],
       ['Seed', String(p.seed)],
       ['Start from', p.init.toLowerCase()],
