@@ -43,6 +43,8 @@ function reasonOf(err: unknown): string {
  */
 export class OptimisationWorker {
   private readonly idleEngines: EngineClient[] = [];
+  /** Runs waiting for an engine thread, in the order they asked: a thread that becomes free goes to the first. */
+  private readonly engineWaiters: { resolve: (engine: EngineClient) => void; reject: (err: unknown) => void }[] = [];
   private readonly running = new Map<string, AbortController>();
   private readonly handlers = new Set<Promise<void>>();
   private stopping = false;
@@ -243,12 +245,24 @@ export class OptimisationWorker {
       .catch((err: unknown) => this.lifecycle.telemetry.logger.error({ err, runId: run.id }, 'correcting the engine\'s measured speed failed'));
   }
 
+  /**
+   * An idle engine thread, else the first one free: a new thread is started
+   * for each run that waits, but goes to whichever run has waited longest (a
+   * thread another run frees may come first: runs start in the order taken).
+   */
   private async acquireEngine(): Promise<EngineClient> {
     await this.warmingUp;
-    // An idle thread may have died (out of memory, say); start a new one then.
-    const engine = this.idleEngines.pop();
-    if (engine?.usable) return engine;
-    return this.startEngine();
+    // An idle thread may have died (out of memory, say); it is passed over.
+    for (let idle = this.idleEngines.pop(); idle; idle = this.idleEngines.pop()) if (idle.usable) return idle;
+    return new Promise<EngineClient>((resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.engineWaiters.push(waiter);
+      this.startEngine().then((fresh) => this.releaseEngine(fresh), (err: unknown) => {
+        // Only the run it was started for fails; one served already by another thread has nothing to lose.
+        const index = this.engineWaiters.indexOf(waiter);
+        if (index >= 0) this.engineWaiters.splice(index, 1)[0].reject(err);
+      });
+    });
   }
 
   private async startEngine(): Promise<EngineClient> {
@@ -268,8 +282,18 @@ export class OptimisationWorker {
     }
   }
 
-  /** Back to the idle ones; a thread a job failed in is ended and a fresh one started at once (readiness is false meanwhile). */
+  /**
+   * To the run that has waited longest, else back to the idle ones; a thread
+   * a job failed in is ended and a fresh one started at once (readiness is
+   * false meanwhile). While stopping, a waiting run still gets it (it is
+   * suspended at once, as its signal is aborted); an idle thread is ended.
+   */
   private releaseEngine(engine: EngineClient): void {
+    const waiter = engine.usable ? this.engineWaiters.shift() : undefined;
+    if (waiter) {
+      waiter.resolve(engine);
+      return;
+    }
     if (engine.usable && !this.stopping) {
       this.idleEngines.push(engine);
       return;
