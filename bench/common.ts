@@ -28,9 +28,17 @@ export function report(title: string, rows: Row[], json: boolean): void {
     for (const row of rows) console.log(JSON.stringify(row));
     return;
   }
-  const columns = Object.keys(rows[0] ?? {});
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
   console.log(`\n${title}`);
-  console.log(columns.map((c, i) => c.padStart(widths[i])).join('  '));
-  for (const row of rows) console.log(columns.map((c, i) => String(row[c]).padStart(widths[i])).join('  '));
+  // Rows of other shapes (the peers benchmark's step row and its time-to-loss row) each get a table of their own.
+  const shapes = new Map<string, Row[]>();
+  for (const row of rows) {
+    const key = Object.keys(row).join(',');
+    shapes.set(key, [...(shapes.get(key) ?? []), row]);
+  }
+  for (const group of shapes.values()) {
+    const columns = Object.keys(group[0]);
+    const widths = columns.map((c) => Math.max(c.length, ...group.map((r) => String(r[c]).length)));
+    console.log(columns.map((c, i) => c.padStart(widths[i])).join('  '));
+    for (const row of group) console.log(columns.map((c, i) => String(row[c]).padStart(widths[i])).join('  '));
+  }
 }
