@@ -19,8 +19,3 @@ export const ANONYMOUS: Readonly<Caller> = Object.freeze({ ownerId: null, admin:
 export function ownerScope(caller: Caller): string | undefined {
   return caller.admin ? undefined : caller.ownerId ?? '\u0000nobody';
 }
-
-/** Whether `caller` may see something owned by `ownerId`. */
-export function mayAccess(caller: Caller, ownerId: string | null): boolean {
-  return caller.admin || (caller.ownerId !== null && caller.ownerId === ownerId);
-}

@@ -103,6 +103,13 @@ export class TokenStore {
     return caller;
   }
 
+  /** Of these token ids, those still valid (not revoked, not deleted): one uncached query, for the connections held open with them. */
+  async live(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.prisma.apiToken.findMany({ where: { id: { in: ids }, revokedAt: null }, select: { id: true } });
+    return new Set(rows.map((row) => row.id));
+  }
+
   private touch(id: string, now: number): void {
     if ((this.lastUsedWritten.get(id) ?? 0) + LAST_USED_EVERY_MS > now) return;
     this.lastUsedWritten.set(id, now);

@@ -11,6 +11,9 @@ export class NotFoundError extends Error {
   }
 }
 
+/** graphql-js's message when a request's variables hold more errors than it reports. */
+const VARIABLE_ERROR_LIMIT = 'Too many errors processing variables, error limit reached. Execution aborted.';
+
 /**
  * The one place that turns what services throw into what clients see, for
  * HTTP (Apollo's formatError) and WebSocket (graphql-ws's onNext) alike:
@@ -36,6 +39,8 @@ function formatApiError(formatted: GraphQLFormattedError, error: unknown, logger
   // GraphQL's own errors (syntax, validation, coercion) and GraphQLErrors thrown on purpose are meant for clients.
   if (original == null || original instanceof GraphQLError) {
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+    // graphql-js stops coercing variables after 50 errors with an error of no code, which Apollo calls internal: it is the input's.
+    if (message === VARIABLE_ERROR_LIMIT) return { message, locations, path, extensions: { ...extensions, code: 'BAD_USER_INPUT' } };
     return { message, locations, path, extensions };
   }
   logger.error({ err: original }, 'GraphQL request failed');

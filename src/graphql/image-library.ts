@@ -1,12 +1,16 @@
 import { ownerScope, type Caller } from '../auth/caller.js';
 import { decodeImage, ImageError, probeImage } from '../engine/image.js';
 import { ParamError } from '../engine/params.js';
+import { isMissingReference } from '../storage/db-errors.js';
 import type { PrismaClient } from '../storage/generated/client.js';
-import { deleteUnusedImages, findImage, readImageBytes, storeImage, type StoredImage } from '../storage/images.js';
+import { deleteUnusedImages, findImage, readImageChunks, storeImage, type StoredImage } from '../storage/images.js';
 import type { ApiLimits } from './limits.js';
+import { SharedResults } from './shared-results.js';
+import { Gate } from '../gate.js';
 
 const IMAGE_ID = /^[0-9a-f]{64}$/;
-const DATA_URL = /^data:([^,]*),(.*)$/s;
+/** RFC 2397; its scheme, like every URL scheme, is case-insensitive (RFC 3986). */
+const DATA_URL = /^data:([^,]*),(.*)$/is;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Declared types that name what the bytes must be; anything else declared is refused, nothing declared is fine. */
 const DECLARED: Record<string, string> = { 'image/png': 'image/png', 'image/jpeg': 'image/jpeg', 'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg', 'image/webp': 'image/webp' };
@@ -14,26 +18,11 @@ const UNDECLARED = new Set(['', 'application/octet-stream']);
 /** Images decoded at once: each may take width * height * 3 bytes (75 MB at the default pixel limit). */
 const MAX_CONCURRENT_DECODES = 2;
 
-/** A small FIFO semaphore. */
-class Gate {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly size: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-}
-
 /** Takes images in (checked against the limits and fully decoded before anything is stored) and finds them. */
 export class ImageLibrary {
   private readonly decodes = new Gate(MAX_CONCURRENT_DECODES);
+  /** Rows of images runs refer to: they exist while the run does and never change (content-addressed). */
+  private readonly referenced = new SharedResults<StoredImage | null>(60_000);
 
   constructor(private readonly prisma: PrismaClient, private readonly limits: ApiLimits) {}
 
@@ -59,7 +48,7 @@ export class ImageLibrary {
 
   /** Null for an unknown or malformed id and for an image the caller may not see (its existence is not revealed). */
   async findFor(id: string, caller: Caller): Promise<StoredImage | null> {
-    return (await this.visible(id, caller)) ? this.find(id) : null;
+    return (await this.visible(id, caller)) ? this.find(id, caller) : null;
   }
 
   /** Drops `ownerId`'s claims on the images, then deletes those that nothing uses or claims any more. */
@@ -71,20 +60,44 @@ export class ImageLibrary {
     });
   }
 
-  /** Null for an unknown or malformed id. */
-  find(id: string): Promise<StoredImage | null> {
-    return IMAGE_ID.test(id) ? findImage(this.prisma, id) : Promise.resolve(null);
+  /** Null for an unknown or malformed id. As `caller` sees it (asSeenBy), when one is given. */
+  async find(id: string, caller?: Caller): Promise<StoredImage | null> {
+    const image = IMAGE_ID.test(id) ? await findImage(this.prisma, id) : null;
+    return image && caller ? this.asSeenBy(image, caller) : image;
   }
 
-  /** The stored bytes; null for an unknown or malformed id. */
-  bytes(id: string): Promise<Uint8Array | null> {
-    return IMAGE_ID.test(id) ? readImageBytes(this.prisma, id) : Promise.resolve(null);
+  /**
+   * An image a run refers to, as `caller` sees it; `uploaded`: one the caller
+   * may have uploaded (content and style), else one the run made (previews,
+   * the result), which is its owner's alone.
+   */
+  async ofRun(id: string, caller: Caller, uploaded: boolean): Promise<StoredImage> {
+    const image = (await this.referenced.get(id, () => findImage(this.prisma, id)))!;
+    return uploaded ? this.asSeenBy(image, caller) : image;
+  }
+
+  /**
+   * The image with the time `caller` uploaded it: bytes stored once for
+   * everyone must not tell one owner that, and when, another stored them.
+   */
+  private async asSeenBy(image: StoredImage, caller: Caller): Promise<StoredImage> {
+    if (caller.ownerId === null) return image;
+    const claim = await this.prisma.imageOwner.findUnique({
+      where: { imageSha256_ownerId: { imageSha256: image.sha256, ownerId: caller.ownerId } },
+      select: { createdAt: true },
+    });
+    return claim ? { ...image, createdAt: claim.createdAt } : image;
+  }
+
+  /** The stored bytes of an image found before, in chunks (readImageChunks): null once it is deleted meanwhile. */
+  chunks(image: StoredImage): AsyncGenerator<Uint8Array | null> {
+    return readImageChunks(this.prisma, image.sha256, image.byteSize);
   }
 
   /** A `data:image/...;base64,...` URL; errors name `field`. */
   addDataUrl(dataUrl: string, field: string, caller?: Caller): Promise<StoredImage> {
     const match = DATA_URL.exec(dataUrl);
-    if (!match || !match[1].split(';').includes('base64')) {
+    if (!match || !match[1].split(';').some((part) => part.trim().toLowerCase() === 'base64')) {
       throw new ParamError(field, 'must be a base64 data URL (data:image/png;base64,...)');
     }
     const declared = checkDeclaredType(match[1].split(';')[0], field);
@@ -123,11 +136,20 @@ export class ImageLibrary {
       if (err instanceof ImageError) throw new ParamError(field, err.message);
       throw err;
     }
-    const stored = await storeImage(this.prisma, bytes, { mimeType: info.mimeType, width: info.width, height: info.height });
-    if (caller?.ownerId) {
-      await this.prisma.imageOwner.createMany({ data: [{ imageSha256: stored.sha256, ownerId: caller.ownerId }], skipDuplicates: true });
+    const store = async () => {
+      const stored = await storeImage(this.prisma, bytes, { mimeType: info.mimeType, width: info.width, height: info.height });
+      if (caller?.ownerId) {
+        await this.prisma.imageOwner.createMany({ data: [{ imageSha256: stored.sha256, ownerId: caller.ownerId }], skipDuplicates: true });
+      }
+      return caller ? this.asSeenBy(stored, caller) : stored;
+    };
+    try {
+      return await store();
+    } catch (err) {
+      // The same bytes, unused, were deleted at that moment (deleteUnusedImages): stored anew.
+      if (!isMissingReference(err)) throw err;
+      return store();
     }
-    return stored;
   }
 }
 

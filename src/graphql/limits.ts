@@ -10,6 +10,8 @@ export interface ApiLimits {
   maxDim: number;
   /** Largest `epochs * stepsPerEpoch` a run may ask for. */
   maxTotalSteps: number;
+  /** Most style images one run may blend: each is decoded and passed through VGG19 before the first step. */
+  maxStyleImages: number;
 }
 
 export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = Object.freeze({
@@ -17,10 +19,14 @@ export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = Object.freeze({
   maxImagePixels: 25_000_000,
   maxDim: 2048,
   maxTotalSteps: 10_000,
+  maxStyleImages: 8,
 });
 
 /** The server's own limits on top of the engine's validation (resolveParams). */
-export function checkRunLimits(params: TransferParams, limits: ApiLimits): void {
+export function checkRunLimits(params: TransferParams, styleImageCount: number, limits: ApiLimits): void {
+  if (styleImageCount > limits.maxStyleImages) {
+    throw new ParamError('styleImageIds', `has ${styleImageCount} images; this server blends at most ${limits.maxStyleImages} style images in a run`);
+  }
   if (params.maxDim > limits.maxDim) {
     throw new ParamError('maxDim', `must be at most ${limits.maxDim} on this server`);
   }

@@ -115,13 +115,16 @@ class RunState {
   async apply(event: BusEvent): Promise<RunEvent> {
     if (event.type === 'epoch') {
       // Epochs are only stored while a run is RUNNING, before it has a result.
-      const run: RunRecord = { ...this.latest, status: 'RUNNING', currentEpoch: event.epoch.epoch, finishedAt: null, resultImage: null, error: null };
+      const run: RunRecord = {
+        ...this.latest, eventSeq: event.seq, status: 'RUNNING', currentEpoch: event.epoch.epoch, finishedAt: null, resultImage: null, error: null,
+      };
       return RunEvent.epoch(event.seq, run, event.epoch);
     }
     // A status change also sets fields the event does not carry (backend, result): read them.
     this.latest = (await this.runs.getRun(event.runId)) ?? this.latest;
     const run: RunRecord = {
       ...this.latest,
+      eventSeq: event.seq,
       status: event.status,
       error: event.error,
       ...(isTerminal(event.status) ? { finishedAt: event.at } : { finishedAt: null, resultImage: null }),

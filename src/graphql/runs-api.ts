@@ -1,11 +1,12 @@
 import { isFastMode, ParamError, resolveParams, type PartialParams, type RunMode, type TransferParams } from '../engine/index.js';
-import { mayAccess, ownerScope, type Caller } from '../auth/caller.js';
+import { ownerScope, type Caller } from '../auth/caller.js';
 import { RateLimitError } from '../auth/rate-limit.js';
 import type { RunEstimate, RunService } from '../runs/run-service.js';
 import type { EpochRecord, RunRecord, RunStatus } from '../runs/types.js';
 import { NotFoundError } from './errors.js';
 import type { ImageLibrary } from './image-library.js';
 import { checkRunLimits, type ApiLimits } from './limits.js';
+import { SharedResults } from './shared-results.js';
 import type { RunConnection } from './types/run-connection.js';
 import type { StartRunInput } from './types/start-run-input.js';
 
@@ -39,6 +40,8 @@ async function withApiFields<T>(call: () => Promise<T>): Promise<T> {
  * cursor pages.
  */
 export class RunsApi {
+  /** A run's epochs at one event sequence number: read once for every subscriber and alias that asks. */
+  private readonly epochsAt = new SharedResults<EpochRecord[]>(5_000);
   /** Starts per owner, one at a time, so that the queued-runs limit holds under concurrent requests. */
   private readonly starting = new Map<string, Promise<unknown>>();
 
@@ -50,10 +53,12 @@ export class RunsApi {
     private readonly maxQueuedRuns = Infinity,
   ) {}
 
-  /** Null for an unknown or malformed id, and for another owner's run (its existence is not revealed). */
+  /**
+   * Null for an unknown or malformed id, and for another owner's run: its
+   * existence is not revealed, not even by timing (one query answers both).
+   */
   async find(id: string, caller: Caller): Promise<RunRecord | null> {
-    const run = RUN_ID.test(id) ? await this.runs.getRun(id) : null;
-    return run && mayAccess(caller, run.ownerId) ? run : null;
+    return RUN_ID.test(id) ? this.runs.getRun(id, ownerScope(caller)) : null;
   }
 
   async get(id: string, caller: Caller): Promise<RunRecord> {
@@ -92,7 +97,7 @@ export class RunsApi {
     if (!contentImage) throw new ParamError('contentImageId', 'is required unless cloneOf is given');
     if (!styleImages) throw new ParamError('styleImageIds', 'is required unless cloneOf is given or mode is FAST or FAST_THEN_OPTIMIZE');
     const params = resolveParams({ ...base?.params, ...parameterOverrides(input) });
-    checkRunLimits(params, this.limits);
+    checkRunLimits(params, styleImages.length, this.limits);
     // Another owner's image is as unknown as one never stored (a clone's images are the caller's through the cloned run).
     if (this.images && !caller.admin) {
       const cloned = new Set(base ? [base.contentImage, ...base.styleImages] : []);
@@ -157,8 +162,9 @@ export class RunsApi {
     };
   }
 
-  epochs(runId: string): Promise<EpochRecord[]> {
-    return this.runs.listEpochs(runId);
+  /** The epochs of the run as it stood at its `eventSeq` (every epoch stored increments it). */
+  epochs(run: RunRecord): Promise<EpochRecord[]> {
+    return this.epochsAt.get(`${run.id}:${run.eventSeq}`, async () => (await this.runs.listEpochs(run.id)).filter((epoch) => epoch.seq <= run.eventSeq));
   }
 
   /** Queued runs ahead of this one; null unless it is QUEUED. */

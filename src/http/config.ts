@@ -4,6 +4,7 @@ import { ConfigError, positiveInteger } from '../config.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from '../graphql/limits.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../graphql/query-limits.js';
 import type { FeedOptions } from '../graphql/run-event-feed.js';
+import { DEFAULT_ORIGIN_POLICY, type OriginPolicy } from './origin-guard.js';
 
 export interface ApiServerConfig {
   host: string;
@@ -25,6 +26,8 @@ export interface ApiServerConfig {
   maxSubscriptionsPerConnection?: number;
   /** How much a runEvents subscription holds for a slow client. */
   feed?: FeedOptions;
+  /** With auth off: the Host names and page origins besides the server's own that may reach it. Default none. */
+  origins?: OriginPolicy;
 }
 
 export const DEFAULT_MAX_QUEUED_RUNS = 10;
@@ -45,6 +48,19 @@ function port(env: NodeJS.ProcessEnv): number {
   return value;
 }
 
+/** A comma-separated list; empty when unset. */
+function list(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+function origins(env: NodeJS.ProcessEnv): OriginPolicy {
+  const allowedOrigins = list(env, 'STYLEGRAPH_CORS_ORIGINS').map((origin) => origin.replace(/\/+$/, ''));
+  for (const origin of allowedOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/]+$/.test(origin)) throw new ConfigError('STYLEGRAPH_CORS_ORIGINS', `expected origins such as https://app.example[:port], got "${origin}"`);
+  }
+  return { ...DEFAULT_ORIGIN_POLICY, allowedHosts: list(env, 'STYLEGRAPH_ALLOWED_HOSTS'), allowedOrigins };
+}
+
 function publicUrl(env: NodeJS.ProcessEnv): string | undefined {
   const raw = env.STYLEGRAPH_PUBLIC_URL;
   if (!raw) return undefined;
@@ -56,7 +72,8 @@ function publicUrl(env: NodeJS.ProcessEnv): string | undefined {
  * PORT (default 4000), HOST (default 127.0.0.1), STYLEGRAPH_PUBLIC_URL, the STYLEGRAPH_MAX_* limits,
  * STYLEGRAPH_AUTH (required|off), STYLEGRAPH_INTROSPECTION (on|off), STYLEGRAPH_RATE_LIMIT_PER_MINUTE,
  * STYLEGRAPH_RATE_LIMIT_BURST, STYLEGRAPH_MAX_QUEUED_RUNS, STYLEGRAPH_MAX_QUERY_DEPTH,
- * STYLEGRAPH_MAX_QUERY_ALIASES and STYLEGRAPH_MAX_QUERY_COMPLEXITY.
+ * STYLEGRAPH_MAX_QUERY_ALIASES, STYLEGRAPH_MAX_QUERY_COMPLEXITY, STYLEGRAPH_ALLOWED_HOSTS and
+ * STYLEGRAPH_CORS_ORIGINS.
  */
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiServerConfig {
   const host = env.HOST || '127.0.0.1';
@@ -76,11 +93,13 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiServerCo
     maxQueuedRuns: positiveInteger(env, 'STYLEGRAPH_MAX_QUEUED_RUNS', DEFAULT_MAX_QUEUED_RUNS),
     port: port(env),
     publicUrl: publicUrl(env),
+    origins: origins(env),
     limits: {
       maxImageBytes: positiveInteger(env, 'STYLEGRAPH_MAX_IMAGE_BYTES', DEFAULT_API_LIMITS.maxImageBytes),
       maxImagePixels: positiveInteger(env, 'STYLEGRAPH_MAX_IMAGE_PIXELS', DEFAULT_API_LIMITS.maxImagePixels),
       maxDim: positiveInteger(env, 'STYLEGRAPH_MAX_DIM', DEFAULT_API_LIMITS.maxDim),
       maxTotalSteps: positiveInteger(env, 'STYLEGRAPH_MAX_STEPS', DEFAULT_API_LIMITS.maxTotalSteps),
+      maxStyleImages: positiveInteger(env, 'STYLEGRAPH_MAX_STYLE_IMAGES', DEFAULT_API_LIMITS.maxStyleImages),
     },
   };
 }

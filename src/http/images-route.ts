@@ -2,6 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Caller } from '../auth/caller.js';
 import type { ImageLibrary } from '../graphql/image-library.js';
 
+/** Until the response can take more, or the client is gone. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 /** Where images are served: `${IMAGES_PATH}/<sha256>`. */
 export const IMAGES_PATH = '/images';
 
@@ -32,12 +45,24 @@ export async function serveImage(images: ImageLibrary, id: string, req: Incoming
     res.writeHead(304, headers).end();
     return;
   }
-  // Read before answering: the image may be deleted in between (its run deleted).
-  const bytes = req.method === 'GET' ? await images.bytes(id) : undefined;
-  if (bytes === null) {
+  if (req.method === 'HEAD') {
+    res.writeHead(200, { ...headers, 'content-type': image.mimeType, 'content-length': image.byteSize }).end();
+    return;
+  }
+  // Streamed in chunks, so that other requests are answered while a large image goes out.
+  const chunks = images.chunks(image);
+  // The first chunk is read before answering: the image may be deleted in between (its run deleted).
+  const first = await chunks.next();
+  if (first.value === null) {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('no such image\n');
     return;
   }
   res.writeHead(200, { ...headers, 'content-type': image.mimeType, 'content-length': image.byteSize });
-  res.end(bytes);
+  for (let chunk = first; !chunk.done; chunk = await chunks.next()) {
+    // Deleted mid-way: the response cannot be taken back, only cut short.
+    if (chunk.value === null) return void res.destroy();
+    if (!res.write(chunk.value)) await drainedOrClosed(res);
+    if (res.destroyed) return;
+  }
+  res.end();
 }

@@ -188,7 +188,7 @@ export class RetentionService {
       if (candidates.length === 0) return deleted;
       after = candidates.at(-1)!.sha256;
       // The same conditions again in the delete: a run may have started using one meanwhile.
-      deleted += await deleteUnusedImages(this.prisma, candidates.map((c) => c.sha256));
+      deleted += await this.prisma.$transaction((tx) => deleteUnusedImages(tx, candidates.map((c) => c.sha256)));
     }
   }
 }

@@ -60,6 +60,12 @@ export async function storeCheckpoint(tx: Prisma.TransactionClient, runId: strin
   }
 }
 
+/** Drops the run's checkpoint and pairs: a run in a final status never resumes (inside the caller's transaction). */
+export async function dropCheckpoint(tx: Prisma.TransactionClient, runId: string): Promise<void> {
+  await tx.runLbfgsPair.deleteMany({ where: { runId } });
+  await tx.runCheckpoint.deleteMany({ where: { runId } });
+}
+
 export interface StoredCheckpointRow {
   epoch: number;
   checkpoint: Checkpoint;

@@ -1,7 +1,9 @@
 import type { Checkpoint, LayerLosses, Losses } from '../engine/index.js';
 import { Telemetry } from '../observability/telemetry.js';
-import { readCheckpoint, storeCheckpoint } from './checkpoints.js';
+import { dropCheckpoint, readCheckpoint, storeCheckpoint } from './checkpoints.js';
 import { Prisma, type PrismaClient } from '../storage/generated/client.js';
+import { storeImage } from '../storage/images.js';
+import { isNoMatch, isUniqueViolation, retryTransient } from '../storage/db-errors.js';
 import type { RunEventBus } from './events.js';
 import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
 import type { EpochRecord, RunRecord, RunStatus } from './types.js';
@@ -17,6 +19,10 @@ import type { EpochRecord, RunRecord, RunStatus } from './types.js';
  * A worker passes its id as `owner`: its writes then also need it to hold the
  * run's lease (`workerId`, see src/worker/run-leases.ts), so that a worker
  * that lost a run to another (it was thought dead) changes nothing.
+ *
+ * Every write is one transaction, retried when the database connection is
+ * lost or a deadlock is broken (retryTransient): the guard makes a repeat
+ * harmless, and a write that fails leaves nothing behind.
  */
 
 const TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
@@ -40,10 +46,6 @@ function ownedBy(owner: string | undefined): { workerId?: string } {
   return owner === undefined ? {} : { workerId: owner };
 }
 
-/** Prisma's "no row matched the where clause": here, the run is gone or not in the expected status. */
-function isNoMatch(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025';
-}
 
 export interface FinishedEpoch {
   epoch: number;
@@ -51,7 +53,8 @@ export interface FinishedEpoch {
   losses: Losses;
   layers: LayerLosses;
   elapsedMs: number;
-  previewSha256: string;
+  /** The epoch's image, stored with the epoch. */
+  preview: { png: Uint8Array; width: number; height: number };
 }
 
 export interface StoredCheckpoint {
@@ -80,11 +83,16 @@ export class RunLifecycle {
     const at = new Date();
     let row;
     try {
-      row = await this.prisma.run.update({
-        where: { id: runId, status: { in: statusesLeadingTo(to) }, ...ownedBy(owner) },
-        data: { ...fields, status: to, eventSeq: { increment: 1 }, ...(to === 'RUNNING' ? { startedAt: at } : { finishedAt: at }) },
-        include: RUN_INCLUDE,
-      });
+      row = await retryTransient(() => this.prisma.$transaction(async (tx) => {
+        const updated = await tx.run.update({
+          where: { id: runId, status: { in: statusesLeadingTo(to) }, ...ownedBy(owner) },
+          data: { ...fields, status: to, eventSeq: { increment: 1 }, ...(to === 'RUNNING' ? { startedAt: at } : { finishedAt: at }) },
+          include: RUN_INCLUDE,
+        });
+        // A finished run never resumes: its checkpoint (several MB at 512 px) goes with the status change.
+        if (isTerminal(to)) await dropCheckpoint(tx, runId);
+        return updated;
+      }));
     } catch (err) {
       if (isNoMatch(err)) return null;
       throw err;
@@ -115,16 +123,17 @@ export class RunLifecycle {
   }
 
   /**
-   * Stores a finished epoch, then the checkpoint taken at its end, in one
-   * transaction (so neither is ever stored without the other), then publishes
-   * the epoch's event. The preview image must be stored already. Null, with
-   * nothing written, when the run is no longer RUNNING (cancelled, deleted)
-   * or `owner` no longer holds it.
+   * Stores a finished epoch with its preview image, and the checkpoint taken
+   * at its end, in one transaction (so none is ever stored without the
+   * others), then publishes the epoch's event. Null, with nothing written,
+   * when the run is no longer RUNNING (cancelled, deleted) or `owner` no
+   * longer holds it.
    */
   async recordEpoch(runId: string, epoch: FinishedEpoch, checkpoint: Checkpoint | null, owner?: string): Promise<EpochRecord | null> {
     let row;
     try {
-      row = await this.prisma.$transaction(async (tx) => {
+      row = await retryTransient(() => this.prisma.$transaction(async (tx) => {
+        const preview = await storeImage(tx, epoch.preview.png, { mimeType: 'image/png', width: epoch.preview.width, height: epoch.preview.height });
         const { eventSeq } = await tx.run.update({
           where: { id: runId, status: 'RUNNING', ...ownedBy(owner) },
           data: { currentEpoch: epoch.epoch, eventSeq: { increment: 1 } },
@@ -141,17 +150,20 @@ export class RunLifecycle {
             totalVariationLoss: epoch.losses.totalVariation,
             layerLosses: epoch.layers as unknown as Prisma.InputJsonObject,
             elapsedMs: Math.round(epoch.elapsedMs),
-            previewSha256: epoch.previewSha256,
+            previewSha256: preview.sha256,
             eventSeq,
           },
         });
         // None after a FAST run's one pass: nothing continues from it.
         if (checkpoint) await storeCheckpoint(tx, runId, epoch.epoch, checkpoint);
         return created;
-      }, { timeout: EPOCH_TRANSACTION_TIMEOUT_MS });
+      }, { timeout: EPOCH_TRANSACTION_TIMEOUT_MS }));
     } catch (err) {
       if (isNoMatch(err)) return null;
-      throw err;
+      // A retry of a commit whose answer the lost connection swallowed: the epoch is stored.
+      const stored = isUniqueViolation(err) && await this.prisma.runEpoch.findUnique({ where: { runId_epoch: { runId, epoch: epoch.epoch } } });
+      if (!stored) throw err;
+      row = stored;
     }
     const record = toEpochRecord(row);
     this.events.publish({ type: 'epoch', runId, seq: record.seq, epoch: record });
@@ -167,7 +179,7 @@ export class RunLifecycle {
    */
   async recordCheckpoint(runId: string, checkpoint: Checkpoint, owner?: string): Promise<boolean> {
     try {
-      await this.prisma.$transaction(async (tx) => {
+      await retryTransient(() => this.prisma.$transaction(async (tx) => {
         // A write that changes nothing, for the guard and the row lock (an epoch cannot be stored meanwhile).
         const { currentEpoch } = await tx.run.update({
           where: { id: runId, status: 'RUNNING', ...ownedBy(owner) },
@@ -175,7 +187,7 @@ export class RunLifecycle {
           select: { currentEpoch: true },
         });
         await storeCheckpoint(tx, runId, currentEpoch, checkpoint);
-      }, { timeout: EPOCH_TRANSACTION_TIMEOUT_MS });
+      }, { timeout: EPOCH_TRANSACTION_TIMEOUT_MS }));
       return true;
     } catch (err) {
       if (isNoMatch(err)) return false;
@@ -183,14 +195,16 @@ export class RunLifecycle {
     }
   }
 
-  async latestCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
-    const stored = await readCheckpoint(this.prisma, runId);
-    if (!stored) return null;
-    // Epoch 0: taken (at a shutdown) before the first epoch ended.
-    const { elapsedMs } = stored.epoch === 0 ? { elapsedMs: 0 } : await this.prisma.runEpoch.findUniqueOrThrow({
-      where: { runId_epoch: { runId, epoch: stored.epoch } },
-      select: { elapsedMs: true },
+  latestCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
+    return retryTransient(async () => {
+      const stored = await readCheckpoint(this.prisma, runId);
+      if (!stored) return null;
+      // Epoch 0: taken (at a shutdown) before the first epoch ended.
+      const { elapsedMs } = stored.epoch === 0 ? { elapsedMs: 0 } : await this.prisma.runEpoch.findUniqueOrThrow({
+        where: { runId_epoch: { runId, epoch: stored.epoch } },
+        select: { elapsedMs: true },
+      });
+      return { ...stored, elapsedMs };
     });
-    return { ...stored, elapsedMs };
   }
 }

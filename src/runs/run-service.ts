@@ -5,7 +5,8 @@ import {
 } from '../engine/index.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { RunQueue } from '../queue/run-queue.js';
-import { Prisma, type PrismaClient } from '../storage/generated/client.js';
+import type { Prisma, PrismaClient } from '../storage/generated/client.js';
+import { isMissingReference, isUniqueViolation, retryTransient } from '../storage/db-errors.js';
 import { deleteUnusedImages } from '../storage/images.js';
 import type { RunEventBus } from './events.js';
 import { isTerminal, type RunLifecycle } from './lifecycle.js';
@@ -50,10 +51,6 @@ export interface RunEstimate {
   engine: EngineProfile | null;
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
-}
-
 /**
  * What the API layer calls: creates runs (validated before anything is
  * written), reads, cancels and deletes them. Workers take the runs from the
@@ -93,29 +90,34 @@ export class RunService {
     const sizes = await this.checkImages(input, params);
     checkMemoryFits(params, sizes.content, sizes.styles, await this.engineBackend(), IMAGE_FIELDS);
 
+    const create = () => this.prisma.run.create({
+      data: {
+        jobId: randomUUID(),
+        ownerId: input.ownerId ?? null,
+        idempotencyKey: input.idempotencyKey || null,
+        params: params as unknown as Prisma.InputJsonObject,
+        seed: params.seed,
+        // The creation is the run's first event.
+        eventSeq: 1,
+        content: { connect: { sha256: input.contentImage } },
+        styles: { create: input.styleImages.map((sha256, position) => ({ position, image: { connect: { sha256 } } })) },
+      },
+      include: RUN_INCLUDE,
+    });
     let row;
     try {
-      row = await this.prisma.run.create({
-        data: {
-          jobId: randomUUID(),
-          ownerId: input.ownerId ?? null,
-          idempotencyKey: input.idempotencyKey || null,
-          params: params as unknown as Prisma.InputJsonObject,
-          seed: params.seed,
-          // The creation is the run's first event.
-          eventSeq: 1,
-          content: { connect: { sha256: input.contentImage } },
-          styles: { create: input.styleImages.map((sha256, position) => ({ position, image: { connect: { sha256 } } })) },
-        },
-        include: RUN_INCLUDE,
-      });
+      row = await create();
     } catch (err) {
       // Two requests with one idempotency key at once: the other one created it.
       if (input.idempotencyKey && isUniqueViolation(err)) {
         const existing = await this.findByIdempotencyKey(input.idempotencyKey);
         if (existing) return { run: existing, created: false };
       }
-      throw err;
+      if (!isMissingReference(err)) throw err;
+      // The last run using an image was deleted at this moment and the image with it (deleteUnusedImages):
+      // refused naming the image, as if it had never been stored; if it is still there, the deletion is over.
+      await this.checkImages(input, params);
+      row = await create();
     }
     // Queued after the row is committed; a crash in between is mended when a worker starts (OptimisationWorker.recover).
     await this.queue.enqueue(row.jobId, row.id);
@@ -130,8 +132,9 @@ export class RunService {
     return this.presets.list(this.prisma);
   }
 
-  async getRun(id: string): Promise<RunRecord | null> {
-    const row = await this.prisma.run.findUnique({ where: { id }, include: RUN_INCLUDE });
+  /** With `ownerId`, only that owner's run: another owner's is not found. */
+  async getRun(id: string, ownerId?: string): Promise<RunRecord | null> {
+    const row = await this.prisma.run.findUnique({ where: { id, ...(ownerId === undefined ? {} : { ownerId }) }, include: RUN_INCLUDE });
     return row && toRunRecord(row);
   }
 
@@ -186,14 +189,15 @@ export class RunService {
     const run = await this.getRun(id);
     if (!run) return false;
     if (!isTerminal(run.status)) await this.cancelRun(id);
-    return this.prisma.$transaction(async (tx) => {
+    // Retried after a deadlock with a run being created on one of its images.
+    return retryTransient(() => this.prisma.$transaction(async (tx) => {
       const previews = await tx.runEpoch.findMany({ where: { runId: id }, select: { previewSha256: true } });
       const { count } = await tx.run.deleteMany({ where: { id } });
       const images = [run.contentImage, ...run.styleImages, ...previews.flatMap((p) => p.previewSha256 ?? [])];
       if (run.resultImage) images.push(run.resultImage);
       await deleteUnusedImages(tx, [...new Set(images)]);
       return count > 0;
-    });
+    }));
   }
 
   private async findByIdempotencyKey(key: string): Promise<RunRecord | null> {

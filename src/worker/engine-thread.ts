@@ -90,7 +90,9 @@ function failureMessage(err: unknown, params: TransferParams, content: RgbImage,
 /** The one place the worker calls the engine. */
 async function runJob(vgg: Vgg19, job: EngineJob, signal: AbortSignal): Promise<void> {
   const content = await decodeImage(job.content);
-  const styles = await Promise.all(job.styles.map((bytes) => decodeImage(bytes)));
+  // One after the other: decoding holds a large image's buffers beside its pixels.
+  const styles: RgbImage[] = [];
+  for (const bytes of job.styles) styles.push(await decodeImage(bytes));
   try {
     await runDecoded(vgg, job, content, styles, signal);
   } catch (err) {

@@ -5,7 +5,8 @@ import { isTerminal, type RunLifecycle } from '../runs/lifecycle.js';
 import { RUN_INCLUDE, toRunRecord } from '../runs/records.js';
 import type { RunRecord } from '../runs/types.js';
 import type { PrismaClient } from '../storage/generated/client.js';
-import { deleteUnusedImages, readImageBytes, storeImage } from '../storage/images.js';
+import { readImageBytes } from '../storage/images.js';
+import { retryTransient } from '../storage/db-errors.js';
 import { EngineAborted, EngineClient } from './engine-client.js';
 import type { HandedBackRun, RunLeases } from './run-leases.js';
 import { estimateRunTime } from '../engine/index.js';
@@ -30,10 +31,12 @@ function reasonOf(err: unknown): string {
 
 /**
  * Takes runs from the queue and optimises them in engine threads. After each
- * epoch it stores the epoch row with its preview image, then the checkpoint,
+ * epoch it stores the epoch row with its preview image and the checkpoint,
  * then publishes the event (RunLifecycle.recordEpoch); the final image is
  * stored before the run becomes SUCCEEDED. A run found RUNNING when its job
  * is taken again (after a crash or shutdown) resumes from its checkpoint.
+ * Its reads and writes ride out a lost database connection (retryTransient):
+ * only an outage fails a run.
  *
  * Several workers may share a database: each holds its runs by a lease
  * (RunLeases), renewed by a heartbeat that also hands back to the queue the
@@ -139,12 +142,12 @@ export class OptimisationWorker {
   }
 
   private async handle(jobId: string, runId: string): Promise<void> {
-    const row = await this.prisma.run.findUnique({ where: { id: runId }, include: RUN_INCLUDE });
+    const row = await retryTransient(() => this.prisma.run.findUnique({ where: { id: runId }, include: RUN_INCLUDE }));
     // Cancelled or deleted while queued, or moved to a newer job: nothing to do.
     if (!row || isTerminal(row.status) || row.jobId !== jobId) return;
     if (this.stopping) throw new RunSuspended(runId);
     // A live worker holds it (this job was handed out again meanwhile): that worker finishes the run.
-    if (this.running.has(runId) || !(await this.leases.claim(runId, jobId))) return;
+    if (this.running.has(runId) || !(await retryTransient(() => this.leases.claim(runId, jobId)))) return;
     const owner = this.leases.workerId;
 
     const controller = new AbortController();
@@ -180,27 +183,25 @@ export class OptimisationWorker {
     // Read after the claim: a worker that held the run before can no longer add to it.
     const stored = await this.lifecycle.latestCheckpoint(run.id);
     // Images used by a run cannot be deleted while it exists (foreign keys), so these are found.
-    const [content, ...styles] = await Promise.all(
+    const [content, ...styles] = await retryTransient(() => Promise.all(
       [run.contentImage, ...run.styleImages].map(async (sha256) => (await readImageBytes(this.prisma, sha256))!),
-    );
+    ));
     const elapsedBefore = stored?.elapsedMs ?? 0;
     // A FAST run keeps no checkpoint: taken again once its one epoch is stored, only its status is left to set.
-    const passDone = run.params.mode === 'fast' && (await this.prisma.runEpoch.count({ where: { runId: run.id } })) > 0;
+    const passDone = run.params.mode === 'fast' && (await retryTransient(() => this.prisma.runEpoch.count({ where: { runId: run.id } }))) > 0;
     let engineMs = 0; // the job's time at its last epoch
     try {
       let engineMsBefore = 0; // the job's time at the end of the previous epoch
       if (!passDone) await engine.run({ content, styles, params: run.params, resume: stored?.checkpoint }, async (epoch) => {
         const epochMs = epoch.elapsedMs - engineMsBefore;
         engineMsBefore = engineMs = epoch.elapsedMs;
-        const preview = await storeImage(this.prisma, epoch.png, { mimeType: 'image/png', width: epoch.width, height: epoch.height });
         const recorded = await this.lifecycle.recordEpoch(run.id, {
           ...epoch,
           elapsedMs: elapsedBefore + epoch.elapsedMs,
-          previewSha256: preview.sha256,
+          preview: { png: epoch.png, width: epoch.width, height: epoch.height },
         }, epoch.checkpoint, owner);
         if (!recorded) {
           controller.abort(NOT_RUNNING);
-          await deleteUnusedImages(this.prisma, [preview.sha256]);
         } else {
           this.lifecycle.telemetry.epochFinished({
             runId: run.id, epoch: epoch.epoch, epochs: run.params.epochs, step: epoch.step, losses: epoch.losses,
@@ -226,10 +227,10 @@ export class OptimisationWorker {
     }
     // The final image is the last epoch's image, already stored with that epoch
     // (also when the run resumed from a checkpoint taken at its very end).
-    const last = await this.prisma.runEpoch.findUnique({
+    const last = await retryTransient(() => this.prisma.runEpoch.findUnique({
       where: { runId_epoch: { runId: run.id, epoch: run.params.epochs } },
       select: { previewSha256: true },
-    });
+    }));
     // (Its preview is null only once retention dropped it, which it never does to an unfinished run.)
     if (last?.previewSha256) await this.lifecycle.succeed(run.id, last.previewSha256, owner);
     else await this.lifecycle.fail(run.id, `the engine stopped before epoch ${run.params.epochs}`, owner);

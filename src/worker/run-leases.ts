@@ -31,12 +31,13 @@ export class RunLeases {
   /**
    * Takes the run for this worker unless another worker holds a live lease on
    * it, or the run was handed to a newer job than `jobId`, or it is finished.
+   * Claiming again what this worker holds succeeds (a retried claim whose answer was lost).
    */
   async claim(runId: string, jobId: string): Promise<boolean> {
     const claimed = await this.prisma.$executeRaw`
       UPDATE runs SET "workerId" = ${this.workerId}, "leaseExpiresAt" = now() + make_interval(secs => ${this.leaseSeconds}::float8)
       WHERE id = ${runId}::uuid AND "jobId" = ${jobId}::uuid AND status IN ('QUEUED', 'RUNNING')
-        AND ("workerId" IS NULL OR "leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now())`;
+        AND ("workerId" IS NULL OR "workerId" = ${this.workerId} OR "leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now())`;
     return claimed === 1;
   }
 

@@ -102,6 +102,13 @@ describe('owners see only their own runs and images', () => {
     assert.equal(await api.service.db.prisma.image.count({ where: { sha256: aliceContent } }), 1);
     // Bob still cannot see alice's other image.
     assert.equal((await getImage(bob, aliceStyle)).status, 404);
+    // Nor when, or that, alice stored those bytes: each owner's image carries their own upload time.
+    const createdAt = async (token: string) => (await api.query(token, 'query($id: ID!) { image(id: $id) { createdAt } }', { id: aliceContent })).image.createdAt;
+    const claims = await api.service.db.prisma.imageOwner.findMany({ where: { imageSha256: aliceContent }, orderBy: { createdAt: 'asc' } });
+    assert.equal(claims.length, 2);
+    assert.equal(await createdAt(alice), claims[0].createdAt.toISOString());
+    assert.equal(await createdAt(bob), claims[1].createdAt.toISOString());
+    assert.ok(claims[1].createdAt > claims[0].createdAt);
   });
 
   test('idempotency keys are per owner', async () => {
@@ -151,6 +158,28 @@ describe('owners see only their own runs and images', () => {
         return true;
       });
     }
+  });
+
+  test('an open subscription of a token is closed (4403) within a second or two of its revocation', async () => {
+    const watcher = await api.token('watcher');
+    const image = await createImage(watcher, 9);
+    const started = await api.query(watcher, 'mutation($i: StartRunInput!) { startRun(input: $i) { id } }', {
+      i: { contentImageId: image, styleImageIds: [image], maxDim: 24, epochs: 500, stepsPerEpoch: 1 },
+    });
+    let revokedAt = 0;
+    const closed = collect(api.ws(watcher), 'subscription($id: ID!) { runEvents(runId: $id) { sequence } }', { id: started.startRun.id }, 60_000, () => {
+      if (revokedAt === 0) {
+        revokedAt = Date.now();
+        void api.tokens.revoke('watcher');
+      }
+    });
+    await assert.rejects(closed, (err: { code?: number }) => {
+      assert.equal(err.code, 4403);
+      return true;
+    });
+    const after = Date.now() - revokedAt;
+    assert.ok(after < 3_000, `closed ${after} ms after the revocation`);
+    await api.query(admin, 'mutation($id: ID!) { cancelRun(id: $id) { id } }', { id: started.startRun.id });
   });
 
   test('an owner\'s deleteRun keeps images another owner uploaded too', async () => {

@@ -81,12 +81,15 @@ export class AuthApi {
 }
 
 /** Every result of one subscription until it completes; rejects with what graphql-ws reports (errors, close events). */
-export function collect<T = any>(client: Client, query: string, variables: Record<string, unknown>, timeoutMs = 60_000): Promise<{ data?: T; errors?: readonly GraphQLFormattedError[] }[]> {
+/** Every result of an operation until it completes; `onResult` sees each as it arrives. */
+export function collect<T = any>(
+  client: Client, query: string, variables: Record<string, unknown>, timeoutMs = 60_000, onResult?: () => void,
+): Promise<{ data?: T; errors?: readonly GraphQLFormattedError[] }[]> {
   const results: { data?: T; errors?: readonly GraphQLFormattedError[] }[] = [];
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { unsubscribe(); reject(new Error(`no completion within ${timeoutMs} ms: ${JSON.stringify(results)}`)); }, timeoutMs);
     const unsubscribe = client.subscribe<T>({ query, variables }, {
-      next: (result) => { results.push(result as never); },
+      next: (result) => { results.push(result as never); onResult?.(); },
       error: (err) => { clearTimeout(timer); reject(err); },
       complete: () => { clearTimeout(timer); resolve(results); },
     });

@@ -139,7 +139,7 @@ describe('hostile input (fixed seed)', () => {
   };
 
   before(async () => {
-    api = await AuthApi.start({ role: 'api', config: { limits: { maxImageBytes: 200_000, maxImagePixels: 1_000_000, maxDim: 64, maxTotalSteps: 10 } } });
+    api = await AuthApi.start({ role: 'api', config: { limits: { maxImageBytes: 200_000, maxImagePixels: 1_000_000, maxDim: 64, maxTotalSteps: 10, maxStyleImages: 8 } } });
     token = await api.token('fuzzer');
   });
   after(() => api?.close());

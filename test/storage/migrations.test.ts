@@ -40,6 +40,37 @@ for (const kind of DATABASE_KINDS) {
       }
     });
 
+    test('drop_finished_runs_checkpoints removes the checkpoints finished runs left, not those of unfinished runs', async () => {
+      const database = await freshDatabase(kind);
+      const before = fs.mkdtempSync(path.join(os.tmpdir(), 'stylegraph-migrations-'));
+      try {
+        fs.cpSync(MIGRATIONS_DIR, before, { recursive: true });
+        const last = readMigrations(before).at(-1)!.name;
+        assert.match(last, /drop_finished_runs_checkpoints$/);
+        fs.rmSync(path.join(before, last), { recursive: true });
+        const old = await openDatabase(database.config, before);
+        try {
+          await old.sql.query(`INSERT INTO images (sha256, "mimeType", width, height, "byteSize", bytes) VALUES ('${'a'.repeat(64)}', 'image/png', 1, 1, 1, '\\x00')`);
+          for (const [id, status] of [['00000000-0000-4000-8000-000000000001', 'SUCCEEDED'], ['00000000-0000-4000-8000-000000000002', 'RUNNING']]) {
+            await old.sql.query(`INSERT INTO runs (id, "jobId", params, seed, "contentSha256", status) VALUES ($1, gen_random_uuid(), '{}', 0, '${'a'.repeat(64)}', $2)`, [id, status]);
+            await old.sql.query(`INSERT INTO run_checkpoints ("runId", epoch, step, scale, width, height, image, optimizer, state, "updatedAt") VALUES ($1, 1, 1, 0, 1, 1, '\\x00', 'adam', '\\x00', now())`, [id]);
+          }
+        } finally {
+          await old.close();
+        }
+        const db = await openDatabase(database.config, MIGRATIONS_DIR);
+        try {
+          const { rows } = await db.sql.query<{ runId: string }>('SELECT "runId"::text AS "runId" FROM run_checkpoints');
+          assert.deepEqual(rows.map((row) => row.runId), ['00000000-0000-4000-8000-000000000002']);
+        } finally {
+          await db.close();
+        }
+      } finally {
+        fs.rmSync(before, { recursive: true, force: true });
+        await database.drop();
+      }
+    });
+
     test('an edited migration is refused', async () => {
       const database = await freshDatabase(kind);
       const edited = fs.mkdtempSync(path.join(os.tmpdir(), 'stylegraph-migrations-'));

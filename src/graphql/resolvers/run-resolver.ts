@@ -11,8 +11,8 @@ import { Run, RunEpoch, RunParams } from '../types/run.js';
 import { StartRunInput } from '../types/start-run-input.js';
 
 /** Images a run refers to cannot be deleted while it exists (foreign keys); the run's owner sees them (it is visible, so the caller may). */
-async function imageOf(ctx: ApiContext, id: string): Promise<StoredImage> {
-  return (await ctx.images.find(id))!;
+function imageOf(ctx: ApiContext, id: string, uploaded = false): Promise<StoredImage> {
+  return ctx.images.ofRun(id, ctx.caller, uploaded);
 }
 
 @Resolver(() => Run)
@@ -49,12 +49,12 @@ export class RunResolver {
 
   @FieldResolver(() => Image)
   contentImage(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<StoredImage> {
-    return imageOf(ctx, run.contentImage);
+    return imageOf(ctx, run.contentImage, true);
   }
 
   @FieldResolver(() => [Image], { description: 'In the order given.' })
   styleImages(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<StoredImage[]> {
-    return Promise.all(run.styleImages.map((id) => imageOf(ctx, id)));
+    return Promise.all(run.styleImages.map((id) => imageOf(ctx, id, true)));
   }
 
   @FieldResolver(() => Image, { nullable: true, description: 'The final image, once SUCCEEDED.' })
@@ -64,7 +64,7 @@ export class RunResolver {
 
   @FieldResolver(() => [RunEpoch], { description: 'The finished epochs, in order.' })
   async epochs(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<RunEpoch[]> {
-    return (await ctx.runs.epochs(run.id)).map(RunEpoch.from);
+    return (await ctx.runs.epochs(run)).map(RunEpoch.from);
   }
 
   @FieldResolver(() => Int)

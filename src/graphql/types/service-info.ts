@@ -7,6 +7,8 @@ export class ServiceLimits {
   @Field(() => Int) maxDim!: number;
   @Field(() => Int, { description: 'The largest epochs x stepsPerEpoch of a run.' })
   maxTotalSteps!: number;
+  @Field(() => Int, { description: 'The most style images one run may blend.' })
+  maxStyleImages!: number;
 }
 
 @ObjectType({ description: 'The largest images a backend can optimise on this server: its memory, not a setting.' })

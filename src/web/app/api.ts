@@ -205,11 +205,12 @@ export interface ServiceLimits {
   maxImagePixels: number;
   maxDim: number;
   maxTotalSteps: number;
+  maxStyleImages: number;
 }
 
 export async function serviceLimits(): Promise<ServiceLimits> {
   const data = await request<{ serviceInfo: { limits: ServiceLimits } }>(
-    'query Limits { serviceInfo { limits { maxImageBytes maxImagePixels maxDim maxTotalSteps } } }');
+    'query Limits { serviceInfo { limits { maxImageBytes maxImagePixels maxDim maxTotalSteps maxStyleImages } } }');
   return data.serviceInfo.limits;
 }
 

@@ -117,7 +117,7 @@ export class RunForm {
   private readonly contentFile: HTMLInputElement;
   private readonly styleFile: HTMLInputElement;
   private idempotencyKey = randomKey();
-  private limits: ServiceLimits = { maxImageBytes: 16 * 1024 * 1024, maxImagePixels: 25_000_000, maxDim: 2048, maxTotalSteps: 10_000 };
+  private limits: ServiceLimits = { maxImageBytes: 16 * 1024 * 1024, maxImagePixels: 25_000_000, maxDim: 2048, maxTotalSteps: 10_000, maxStyleImages: 8 };
   private uploads = 0;
 
   constructor(private readonly onStarted: (run: Run) => void) {
