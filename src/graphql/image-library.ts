@@ -91,7 +91,7 @@ export class ImageLibrary {
 
   /** The stored bytes of an image found before, in chunks (readImageChunks): null once it is deleted meanwhile. */
   chunks(image: StoredImage): AsyncGenerator<Uint8Array | null> {
-    return readImageChunks(this.prisma, image.sha256, image.byteSize);
+    return readImageChunks(this.prisma, image.sha256);
   }
 
   /** A `data:image/...;base64,...` URL; errors name `field`. */

@@ -2,7 +2,7 @@ import type { Checkpoint, LayerLosses, Losses } from '../engine/index.js';
 import { Telemetry } from '../observability/telemetry.js';
 import { dropCheckpoint, readCheckpoint, storeCheckpoint } from './checkpoints.js';
 import { Prisma, type PrismaClient } from '../storage/generated/client.js';
-import { storeImage } from '../storage/images.js';
+import { storeImageIn } from '../storage/images.js';
 import { isNoMatch, isUniqueViolation, retryTransient } from '../storage/db-errors.js';
 import type { RunEventBus } from './events.js';
 import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
@@ -133,7 +133,7 @@ export class RunLifecycle {
     let row;
     try {
       row = await retryTransient(() => this.prisma.$transaction(async (tx) => {
-        const preview = await storeImage(tx, epoch.preview.png, { mimeType: 'image/png', width: epoch.preview.width, height: epoch.preview.height });
+        const preview = await storeImageIn(tx, epoch.preview.png, { mimeType: 'image/png', width: epoch.preview.width, height: epoch.preview.height });
         const { eventSeq } = await tx.run.update({
           where: { id: runId, status: 'RUNNING', ...ownedBy(owner) },
           data: { currentEpoch: epoch.epoch, eventSeq: { increment: 1 } },

@@ -3,7 +3,7 @@ import { listFastStylePresets, locateFastStyleModels, type FastStylePreset } fro
 import { probeImage } from '../engine/image.js';
 import { ParamError } from '../engine/params.js';
 import { WeightsNotFoundError } from '../engine/weights/locate.js';
-import type { Prisma, PrismaClient } from '../storage/generated/client.js';
+import type { PrismaClient } from '../storage/generated/client.js';
 import { storeImage, type ImageInfo, type StoredImage } from '../storage/images.js';
 
 /** A fast-style network a run can use (mode FAST or FAST_THEN_OPTIMIZE). */
@@ -31,7 +31,6 @@ export function titleFromName(name: string): string {
   return name.split(/[_\-.\s]+/).filter(Boolean).map((word) => word[0].toUpperCase() + word.slice(1)).join(' ') || name;
 }
 
-type Db = PrismaClient | Prisma.TransactionClient;
 
 /**
  * The fast-style networks this server offers: the sub-folders of the models
@@ -57,7 +56,7 @@ export class PresetCatalog {
   }
 
   /** Every network, by name, with its painting stored. None when there is no models folder. */
-  async list(db: Db): Promise<PresetInfo[]> {
+  async list(db: PrismaClient): Promise<PresetInfo[]> {
     const folder = this.folder();
     if (!('path' in folder)) return [];
     const presets = await listFastStylePresets(folder.path);
@@ -68,7 +67,7 @@ export class PresetCatalog {
    * The network `name` with its painting stored; a ParamError naming `field`
    * when there is no such network (or no models folder at all).
    */
-  async get(db: Db, name: string, field = 'preset'): Promise<PresetInfo> {
+  async get(db: PrismaClient, name: string, field = 'preset'): Promise<PresetInfo> {
     const folder = this.folder();
     if (!('path' in folder)) throw new ParamError(field, `this server has no fast-style networks (${folder.missing})`);
     const presets = await listFastStylePresets(folder.path);
@@ -80,7 +79,7 @@ export class PresetCatalog {
     return this.describe(db, preset);
   }
 
-  private async describe(db: Db, preset: FastStylePreset): Promise<PresetInfo> {
+  private async describe(db: PrismaClient, preset: FastStylePreset): Promise<PresetInfo> {
     const known = KNOWN[preset.name];
     const painting = await this.readPainting(preset.stylePath);
     return {

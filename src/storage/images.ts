@@ -27,46 +27,69 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Stores the bytes unless they are stored already; either way returns the stored image. */
-export async function storeImage(db: Db, bytes: Uint8Array, info: ImageInfo): Promise<StoredImage> {
-  const sha256 = sha256Hex(bytes);
+/** The size of an image's pieces (image_chunks): a statement moving one holds PGlite, and so the event loop, for some 50 ms. */
+const CHUNK_BYTES = 1024 * 1024;
+
+/** A large image's pieces take PGlite about 0.1 s a MiB to write. */
+const STORE_TRANSACTION_TIMEOUT_MS = 60_000;
+
+/** Stores the bytes unless they are stored already; either way returns the stored image. In a transaction of its own. */
+export async function storeImage(prisma: PrismaClient, bytes: Uint8Array, info: ImageInfo): Promise<StoredImage> {
   // Sending the bytes only when they are new.
-  const existing = await db.image.findUnique({ where: { sha256 }, select: INFO_COLUMNS });
+  const existing = await prisma.image.findUnique({ where: { sha256: sha256Hex(bytes) }, select: INFO_COLUMNS });
   if (existing) return existing;
-  // ON CONFLICT DO NOTHING: a concurrent writer of the same bytes is no error.
-  await db.$executeRaw`
-    INSERT INTO images (sha256, "mimeType", width, height, "byteSize", bytes)
-    VALUES (${sha256}, ${info.mimeType}, ${info.width}, ${info.height}, ${bytes.byteLength}, ${blob(bytes)})
+  return prisma.$transaction((tx) => storeImageIn(tx, bytes, info), { timeout: STORE_TRANSACTION_TIMEOUT_MS });
+}
+
+/**
+ * storeImage inside the caller's transaction: the row and its pieces are
+ * committed together (an image is never seen half written), one piece a
+ * statement.
+ */
+export async function storeImageIn(tx: Prisma.TransactionClient, bytes: Uint8Array, info: ImageInfo): Promise<StoredImage> {
+  const sha256 = sha256Hex(bytes);
+  // ON CONFLICT DO NOTHING: a concurrent writer of the same bytes is no error (this one waits for it, then writes nothing).
+  const inserted = await tx.$executeRaw`
+    INSERT INTO images (sha256, "mimeType", width, height, "byteSize")
+    VALUES (${sha256}, ${info.mimeType}, ${info.width}, ${info.height}, ${bytes.byteLength})
     ON CONFLICT (sha256) DO NOTHING`;
-  return db.image.findUniqueOrThrow({ where: { sha256 }, select: INFO_COLUMNS });
+  for (let offset = 0, position = 0; inserted === 1 && offset < bytes.byteLength; offset += CHUNK_BYTES, position++) {
+    await tx.$executeRaw`
+      INSERT INTO image_chunks ("imageSha256", position, data) VALUES (${sha256}, ${position}, ${blob(bytes.subarray(offset, offset + CHUNK_BYTES))})`;
+  }
+  return tx.image.findUniqueOrThrow({ where: { sha256 }, select: INFO_COLUMNS });
 }
 
 export function findImage(db: Db, sha256: string): Promise<StoredImage | null> {
   return db.image.findUnique({ where: { sha256 }, select: INFO_COLUMNS });
 }
 
+/** The whole image at once (what the engine decodes); null when there is no such image. */
 export async function readImageBytes(db: Db, sha256: string): Promise<Uint8Array | null> {
-  const [row] = await db.$queryRaw<{ bytes: string }[]>`SELECT ${blobColumn('bytes')} AS bytes FROM images WHERE sha256 = ${sha256}`;
-  return row ? fromBlob(row.bytes) : null;
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of readImageChunks(db, sha256)) {
+    if (chunk === null) return null;
+    chunks.push(chunk);
+  }
+  return chunks.length > 0 ? new Uint8Array(Buffer.concat(chunks)) : null;
 }
 
-/** Bytes read per query when an image is streamed: each query holds PGlite, and so the event loop, for some 50 ms. */
-const STREAM_CHUNK_BYTES = 1024 * 1024;
-
 /**
- * The stored bytes in chunks, one query each, so that on the embedded
- * database (which computes on the main thread) other requests are answered
- * between them. Ends early (null) if the image is deleted meanwhile.
+ * The stored bytes piece by piece, one query each, so that on the embedded
+ * database other requests are answered between them. Ends early (null) if
+ * the image is deleted meanwhile, or was never stored.
  */
-export async function* readImageChunks(db: Db, sha256: string, byteSize: number): AsyncGenerator<Uint8Array | null> {
-  for (let offset = 0; offset < byteSize; offset += STREAM_CHUNK_BYTES) {
-    const [row] = await db.$queryRaw<{ chunk: string }[]>`
-      SELECT encode(substring(bytes from ${offset + 1}::int for ${STREAM_CHUNK_BYTES}::int), 'base64') AS chunk FROM images WHERE sha256 = ${sha256}`;
+export async function* readImageChunks(db: Db, sha256: string): AsyncGenerator<Uint8Array | null> {
+  for (let position = 0; ; position++) {
+    const [row] = await db.$queryRaw<{ data: string; last: boolean }[]>`
+      SELECT ${blobColumn('data')} AS data, position = (SELECT max(position) FROM image_chunks WHERE "imageSha256" = ${sha256}) AS last
+      FROM image_chunks WHERE "imageSha256" = ${sha256} AND position = ${position}`;
     if (!row) {
       yield null;
       return;
     }
-    yield fromBlob(row.chunk);
+    yield fromBlob(row.data);
+    if (row.last) return;
   }
 }
 

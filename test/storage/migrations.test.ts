@@ -40,17 +40,20 @@ for (const kind of DATABASE_KINDS) {
       }
     });
 
-    test('drop_finished_runs_checkpoints removes the checkpoints finished runs left, not those of unfinished runs', async () => {
+    test('stored data survives the later migrations: finished runs lose their checkpoints, images are cut into pieces', async () => {
       const database = await freshDatabase(kind);
       const before = fs.mkdtempSync(path.join(os.tmpdir(), 'stylegraph-migrations-'));
       try {
         fs.cpSync(MIGRATIONS_DIR, before, { recursive: true });
-        const last = readMigrations(before).at(-1)!.name;
-        assert.match(last, /drop_finished_runs_checkpoints$/);
-        fs.rmSync(path.join(before, last), { recursive: true });
+        const later = readMigrations(before).slice(-2).map((migration) => migration.name);
+        assert.match(later[0], /drop_finished_runs_checkpoints$/);
+        assert.match(later[1], /image_chunks$/);
+        for (const name of later) fs.rmSync(path.join(before, name), { recursive: true });
         const old = await openDatabase(database.config, before);
         try {
           await old.sql.query(`INSERT INTO images (sha256, "mimeType", width, height, "byteSize", bytes) VALUES ('${'a'.repeat(64)}', 'image/png', 1, 1, 1, '\\x00')`);
+          // 2.5 MiB: three pieces of at most 1 MiB.
+          await old.sql.query(`INSERT INTO images (sha256, "mimeType", width, height, "byteSize", bytes) VALUES ('${'b'.repeat(64)}', 'image/png', 1, 1, 2621440, decode(repeat('ab', 2621440), 'hex'))`);
           for (const [id, status] of [['00000000-0000-4000-8000-000000000001', 'SUCCEEDED'], ['00000000-0000-4000-8000-000000000002', 'RUNNING']]) {
             await old.sql.query(`INSERT INTO runs (id, "jobId", params, seed, "contentSha256", status) VALUES ($1, gen_random_uuid(), '{}', 0, '${'a'.repeat(64)}', $2)`, [id, status]);
             await old.sql.query(`INSERT INTO run_checkpoints ("runId", epoch, step, scale, width, height, image, optimizer, state, "updatedAt") VALUES ($1, 1, 1, 0, 1, 1, '\\x00', 'adam', '\\x00', now())`, [id]);
@@ -62,6 +65,11 @@ for (const kind of DATABASE_KINDS) {
         try {
           const { rows } = await db.sql.query<{ runId: string }>('SELECT "runId"::text AS "runId" FROM run_checkpoints');
           assert.deepEqual(rows.map((row) => row.runId), ['00000000-0000-4000-8000-000000000002']);
+          const pieces = await db.sql.query<{ sha256: string; sizes: number[] }>(
+            'SELECT "imageSha256" AS sha256, array_agg(length(data) ORDER BY position) AS sizes FROM image_chunks GROUP BY "imageSha256" ORDER BY 1');
+          assert.deepEqual(pieces.rows.map((row) => [row.sha256[0], row.sizes]), [['a', [1]], ['b', [1048576, 1048576, 524288]]]);
+          const whole = await db.sql.query<{ same: boolean }>(`SELECT string_agg(data, ''::bytea ORDER BY position) = decode(repeat('ab', 2621440), 'hex') AS same FROM image_chunks WHERE "imageSha256" = '${'b'.repeat(64)}'`);
+          assert.equal(whole.rows[0].same, true);
         } finally {
           await db.close();
         }

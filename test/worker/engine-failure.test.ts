@@ -35,7 +35,7 @@ describe('an engine thread a job failed in', () => {
       const style = await service.image(2);
       const broken = await service.image(3);
       // A fault the engine meets inside its thread: stored bytes that are no image (written past the API's checks).
-      await service.db.prisma.image.update({ where: { sha256: broken }, data: { bytes: new Uint8Array([1, 2, 3, 4]) } });
+      await service.db.prisma.imageChunk.updateMany({ where: { imageSha256: broken }, data: { data: new Uint8Array([1, 2, 3, 4]) } });
       const failing = await service.runs.startRun({ contentImage: broken, styleImages: [style], params: TINY_PARAMS });
       const states: string[] = [];
       const watch = setInterval(() => states.push(service.runs.telemetry.engine.state), 5);
