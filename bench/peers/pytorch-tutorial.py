@@ -93,7 +93,8 @@ def loss_of(x):
     return style_loss + content_loss + 30 * tv
 
 
-x = content.clone().requires_grad_(True)
+# Contiguous: torch.optim.LBFGS flattens the gradient with view(), which a permuted image's layout refuses.
+x = content.clone(memory_format=torch.contiguous_format).requires_grad_(True)
 result = {'peer': 'pytorch ' + torch.__version__, 'threads': torch.get_num_threads(), 'optimizer': args.optimizer,
           'size': f'{content.shape[3]}x{content.shape[2]}'}
 if args.optimizer == 'adam':
@@ -120,6 +121,9 @@ else:
     state = {'evaluations': 0, 'measuring': 0.0, 'reached': None}
     started = time.perf_counter()
 
+    class Reached(Exception):
+        """The target is reached: the evaluations after it would only take time."""
+
     def closure():
         optimizer.zero_grad()
         loss = loss_of(x)
@@ -134,9 +138,13 @@ else:
         state['measuring'] += time.perf_counter() - measured
         if args.target is not None and clipped <= args.target and state['reached'] is None:
             state['reached'] = {'evaluations': state['evaluations'], 'seconds': time.perf_counter() - started - state['measuring']}
+            raise Reached()
         return loss
 
-    optimizer.step(closure)
+    try:
+        optimizer.step(closure)
+    except Reached:
+        pass
     with torch.no_grad():
         result.update(steps=state['evaluations'], seconds=time.perf_counter() - started - state['measuring'],
                       finalLoss=loss_of(x.clamp(0, 1)).item(), reached=state['reached'])

@@ -22,24 +22,26 @@ export const DEFAULT_FEED_MAX_QUEUED = 64;
 export const feedStats = { droppedEpochEvents: 0 };
 
 /**
- * One subscriber's events of one run: the stored epochs after `sinceEpoch`,
- * then live events, in sequence order and without duplicates, ending after
- * the run's final status.
+ * One subscriber's events of one run: every stored event numbered after
+ * `afterSequence` (statuses included, so that a gap in the numbers would
+ * show a lost event), then live events, in sequence order and without
+ * duplicates, ending after the run's final status. Epochs up to
+ * `sinceEpoch` are left out.
  *
  * No gap: the bus is subscribed to before anything is read, and what it
- * delivers meanwhile is buffered; the replay is the stored epochs and the
- * buffered events merged by sequence number, and afterwards only events
- * numbered above the last one sent go out. A run already finished gets its
- * final status (numbered as it was published) after the replay.
+ * delivers meanwhile is buffered; the replay is the stored events and the
+ * buffered ones merged by sequence number, and afterwards only events
+ * numbered above the last one sent go out.
  */
 export async function openRunEventFeed(
   runs: RunService,
   api: RunsApi,
   runId: string,
-  sinceEpoch: number,
+  from: { sinceEpoch: number; afterSequence: number },
   caller: Caller,
   options: FeedOptions = {},
 ): Promise<AsyncIterableIterator<RunEvent>> {
+  const { sinceEpoch, afterSequence } = from;
   let deliver: ((event: BusEvent) => void) | undefined;
   const buffered: BusEvent[] = [];
   const unsubscribe = runs.events.subscribe(runId, (event) => (deliver ? deliver(event) : buffered.push(event)));
@@ -48,14 +50,8 @@ export async function openRunEventFeed(
   try {
     snapshot = await api.find(runId, caller);
     if (!snapshot) throw new NotFoundError('run', runId);
-    const stored = await runs.listEpochs(runId);
     const bySeq = new Map<number, BusEvent>();
-    for (const epoch of stored) bySeq.set(epoch.seq, { type: 'epoch', runId, seq: epoch.seq, epoch });
-    if (isTerminal(snapshot.status)) {
-      bySeq.set(snapshot.eventSeq, {
-        type: 'status', runId, seq: snapshot.eventSeq, status: snapshot.status, error: snapshot.error, at: snapshot.finishedAt ?? snapshot.createdAt,
-      });
-    }
+    for (const event of await runs.events.stored(runId, afterSequence)) bySeq.set(event.seq, event);
     for (const event of buffered) bySeq.set(event.seq, event);
     replay = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
   } catch (err) {
@@ -81,7 +77,7 @@ export async function openRunEventFeed(
     },
   });
   const state = new RunState(runs, snapshot);
-  let lastSeq = 0;
+  let lastSeq = afterSequence;
   // Events are turned into RunEvents one at a time, in order (a status event reads the run).
   let pending = Promise.resolve();
   const accept = (event: BusEvent): void => {

@@ -13,6 +13,18 @@ import type { StartRunInput } from './types/start-run-input.js';
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_IDEMPOTENCY_KEY = 200;
 
+/** A run's cursor: opaque to clients (Relay), so that what it holds may change without breaking them. */
+function runCursor(runId: string): string {
+  return Buffer.from(`run:${runId}`).toString('base64url');
+}
+
+/** The run id a cursor holds; null for anything that is not one of ours. */
+function runOfCursor(cursor: string): string | null {
+  const decoded = /^[A-Za-z0-9_-]{1,80}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  const id = decoded.startsWith('run:') ? decoded.slice(4) : '';
+  return RUN_ID.test(id) ? id : null;
+}
+
 /** StartRunInput fields that are run parameters, under the same names. */
 const PARAM_FIELDS = [
   'maxDim', 'epochs', 'stepsPerEpoch', 'contentWeight', 'styleWeight', 'totalVariationWeight',
@@ -150,15 +162,23 @@ export class RunsApi {
     return deleted;
   }
 
-  /** Newest first; the cursor of a run is its id. */
+  /** Newest first, in Relay's connection shape; cursors are opaque (runCursor). */
   async list(options: { status?: RunStatus | null; first?: number | null; after?: string | null }, caller: Caller): Promise<RunConnection> {
-    if (options.after && !RUN_ID.test(options.after)) throw new ParamError('after', 'is not a cursor of this list');
+    const after = options.after ? runOfCursor(options.after) : null;
+    if (options.after && !after) throw new ParamError('after', 'is not a cursor of this list');
     // Another owner's run as a cursor would be an oracle for its existence: it is not a cursor of this list.
-    if (options.after && !caller.admin && !(await this.find(options.after, caller))) throw new ParamError('after', 'is not a cursor of this list');
-    const page = await this.runs.listRuns({ status: options.status, first: options.first ?? undefined, after: options.after, ownerId: ownerScope(caller) });
+    if (after && !caller.admin && !(await this.find(after, caller))) throw new ParamError('after', 'is not a cursor of this list');
+    const page = await this.runs.listRuns({ status: options.status, first: options.first ?? undefined, after, ownerId: ownerScope(caller) });
+    const edges = page.runs.map((run) => ({ cursor: runCursor(run.id), node: run }));
     return {
-      edges: page.runs.map((run) => ({ cursor: run.id, node: run })),
-      pageInfo: { hasNextPage: page.hasMore, endCursor: page.runs.at(-1)?.id ?? null },
+      edges,
+      pageInfo: {
+        hasNextPage: page.hasMore,
+        // Paging forward, runs before `after` exist (the cursor's own, at least); from the start, none do.
+        hasPreviousPage: after !== null,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
     };
   }
 

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ANONYMOUS, type Caller } from '../auth/caller.js';
 import { resolveAuthPolicy } from '../auth/policy.js';
+import { ConfigError } from '../config.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, RateLimitError } from '../auth/rate-limit.js';
 import { bearerToken, TokenStore } from '../auth/tokens.js';
 import { withRequestId } from '../observability/logger.js';
@@ -15,13 +16,14 @@ import type { PrismaClient } from '../storage/generated/client.js';
 import { createApiServices, type ApiContext } from '../graphql/context.js';
 import { apiErrorFormatter } from '../graphql/errors.js';
 import type { ApiLimits } from '../graphql/limits.js';
-import { DEFAULT_QUERY_LIMITS, NoHttpSubscriptionsRule, queryLimitRules } from '../graphql/query-limits.js';
+import { DEFAULT_QUERY_LIMITS, NoHttpSubscriptionsRule, queryLimitError, queryValidationRules } from '../graphql/query-limits.js';
 import { buildApiSchema } from '../graphql/schema.js';
 import { Gate } from '../gate.js';
 import { readBody } from './body.js';
 import { DEFAULT_MAX_QUEUED_RUNS, type ApiServerConfig } from './config.js';
 import { HttpError, sendHttpError } from './http-error.js';
 import { IMAGES_PATH, serveImage } from './images-route.js';
+import { applyCors } from './cors.js';
 import { DEFAULT_ORIGIN_POLICY, OriginGuard } from './origin-guard.js';
 import { serveOps, trackRequest, type OpsSources } from './ops-routes.js';
 import { parseMultipartRequest } from './multipart.js';
@@ -73,7 +75,7 @@ export async function startApiServer(
   const tokens = new TokenStore(service.db.prisma);
   const limiter = authRequired && config.rateLimit !== null ? new RateLimiter(config.rateLimit ?? DEFAULT_RATE_LIMIT) : undefined;
   const queryLimits = { ...DEFAULT_QUERY_LIMITS, ...config.queryLimits };
-  const validationRules = queryLimitRules(queryLimits, { introspection: config.introspection ?? !authRequired });
+  const validationRules = queryValidationRules({ introspection: config.introspection ?? !authRequired });
   const maxSubscriptions = config.maxSubscriptionsPerConnection ?? 100;
   const services = createApiServices(service, config.limits, { maxQueuedRuns: config.maxQueuedRuns ?? DEFAULT_MAX_QUEUED_RUNS });
   const schema = buildApiSchema();
@@ -82,7 +84,10 @@ export async function startApiServer(
   const httpServer = createServer();
   // Auth off: the server answers its own names and page only (CSWSH, DNS rebinding). With a token nothing is ambient.
   const wildcard = ['0.0.0.0', '::', ''].includes(config.host);
-  const guard = authRequired ? undefined : new OriginGuard(config.origins ?? DEFAULT_ORIGIN_POLICY, [
+  const origins = config.origins ?? DEFAULT_ORIGIN_POLICY;
+  // With auth required the front ends are a deployment's own and known: they are named, not every page on the web.
+  if (authRequired && origins.allowedOrigins.includes('*')) throw new ConfigError('STYLEGRAPH_CORS_ORIGINS', '"*" is allowed only while auth is off; name the origins of the front ends');
+  const guard = authRequired ? undefined : new OriginGuard(origins, [
     ...(wildcard ? [] : [config.host]),
     ...(config.publicUrl ? [new URL(config.publicUrl).host] : []),
   ]);
@@ -156,15 +161,18 @@ export async function startApiServer(
       if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
         return [new GraphQLError(`at most ${maxSubscriptions} operations may run at once on one connection`, { extensions: { code: 'RATE_LIMITED', limit: 'subscriptions' } })];
       }
+      // The same refusals, with the same codes, as Apollo gives over HTTP.
       let document;
       try {
         document = parse(payload.query, { maxTokens: queryLimits.maxTokens });
       } catch (err) {
-        if (err instanceof GraphQLError) return [err];
+        if (err instanceof GraphQLError) return [withCode(err, 'GRAPHQL_PARSE_FAILED')];
         throw err;
       }
       const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
-      if (errors.length > 0) return errors;
+      if (errors.length > 0) return errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
+      const overLimit = queryLimitError(document, payload.operationName, payload.variables, queryLimits);
+      if (overLimit) return [overLimit];
       return { schema, document, variableValues: payload.variables, operationName: payload.operationName };
     },
     context: (ctx): ApiContext => contextFor(ctx.extra.request, connections.get(ctx)?.caller ?? NOBODY),
@@ -187,6 +195,18 @@ export async function startApiServer(
     csrfPrevention: true,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // The limits, once Apollo has parsed and validated the document and knows the variables.
+      {
+        async requestDidStart() {
+          return {
+            async didResolveOperation({ document, request }) {
+              const overLimit = queryLimitError(document, request.operationName, request.variables, queryLimits);
+              // Status 400, as for Apollo's own refusals (it reads `http` and does not send it on).
+              if (overLimit) throw new GraphQLError(overLimit.message, { extensions: { ...overLimit.extensions, http: { status: 400 } } });
+            },
+          };
+        },
+      },
       { async serverWillStart() { return { async drainServer() { clearInterval(revocations); await wsCleanup.dispose(); } }; } },
     ],
   });
@@ -211,6 +231,8 @@ export async function startApiServer(
     if (service.ops && (await serveOps(service.ops, url.pathname, req, res))) return;
     const isGraphQL = url.pathname === GRAPHQL_PATH;
     const isImage = url.pathname.startsWith(`${IMAGES_PATH}/`);
+    // Before authentication: browsers send preflights without credentials.
+    if ((isGraphQL || isImage) && applyCors(req, res, origins.allowedOrigins)) return;
     if (isGraphQL || isImage) {
       const caller = await authenticate(req.headers.authorization);
       if (!caller) {
@@ -295,6 +317,11 @@ export async function startApiServer(
     port,
     close: () => apollo.stop(),
   };
+}
+
+/** The error with `code` in its extensions (graphql-js leaves parse and validation errors without one). */
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: { ...error.extensions, code } });
 }
 
 /** A caller who may see nothing (a WebSocket operation without a connection record: never expected). */

@@ -60,6 +60,11 @@ export class RunEventBus {
     this.advance(runId, seq);
   }
 
+  /** The run's stored events numbered after `afterSeq`, in order (what a late subscriber replays). */
+  stored(runId: string, afterSeq: number): Promise<RunEvent[]> {
+    return this.readStored(runId, afterSeq);
+  }
+
   /**
    * After announcements may have been lost (a dropped connection): brings
    * every followed run up to its latest stored event. A run that has had no

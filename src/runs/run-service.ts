@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import {
   checkImagesFit, checkMemoryFits, estimateRunTime, isFastMode, largestFittingMaxDim, ParamError, resolveParams, runMemory,
   type BackendName, type ImageSize, type MemoryEstimate, type TransferParams,
@@ -52,6 +53,20 @@ export interface RunEstimate {
 }
 
 /**
+ * The run an idempotency key found, if it was started with this same
+ * request: a key reused for another run is a client's mistake, refused as
+ * such (as Stripe does) rather than answered with a run it did not ask for.
+ */
+function sameRequest(existing: RunRecord, input: StartRunInput, params: TransferParams): RunRecord {
+  const same = existing.contentImage === input.contentImage
+    && isDeepStrictEqual(existing.styleImages, input.styleImages)
+    // As stored: JSON, where an undefined field is no field.
+    && isDeepStrictEqual(JSON.parse(JSON.stringify(existing.params)), JSON.parse(JSON.stringify(params)));
+  if (!same) throw new ParamError('idempotencyKey', `was used for run ${existing.id}, started with other images or parameters; use a new key for a new run`);
+  return existing;
+}
+
+/**
  * What the API layer calls: creates runs (validated before anything is
  * written), reads, cancels and deletes them. Workers take the runs from the
  * queue; their progress arrives as events (see `events`).
@@ -85,7 +100,7 @@ export class RunService {
     this.checkStyles(input.styleImages, params);
     if (input.idempotencyKey) {
       const existing = await this.findByIdempotencyKey(input.idempotencyKey);
-      if (existing) return { run: existing, created: false };
+      if (existing) return { run: sameRequest(existing, input, params), created: false };
     }
     const sizes = await this.checkImages(input, params);
     checkMemoryFits(params, sizes.content, sizes.styles, await this.engineBackend(), IMAGE_FIELDS);
@@ -111,7 +126,7 @@ export class RunService {
       // Two requests with one idempotency key at once: the other one created it.
       if (input.idempotencyKey && isUniqueViolation(err)) {
         const existing = await this.findByIdempotencyKey(input.idempotencyKey);
-        if (existing) return { run: existing, created: false };
+        if (existing) return { run: sameRequest(existing, input, params), created: false };
       }
       if (!isMissingReference(err)) throw err;
       // The last run using an image was deleted at this moment and the image with it (deleteUnusedImages):

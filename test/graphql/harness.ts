@@ -4,6 +4,8 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Role } from '../../src/config.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from '../../src/graphql/limits.js';
+import type { QueryLimits } from '../../src/graphql/query-limits.js';
+import type { OriginPolicy } from '../../src/http/origin-guard.js';
 import { startApiServer, type ApiServer } from '../../src/http/server.js';
 import type { DatabaseKind } from '../helpers/databases.js';
 import { makePng } from '../helpers/images.js';
@@ -22,12 +24,12 @@ export class TestApi {
 
   static async start(
     kind: DatabaseKind,
-    options: { role?: Role; concurrency?: number; limits?: Partial<ApiLimits> } = {},
+    options: { role?: Role; concurrency?: number; limits?: Partial<ApiLimits>; origins?: OriginPolicy; queryLimits?: Partial<QueryLimits> } = {},
   ): Promise<TestApi> {
     const service = await startTestService(kind, { role: options.role, concurrency: options.concurrency });
     try {
       const server = await startApiServer(service, {
-        host: '127.0.0.1', port: 0, limits: { ...DEFAULT_API_LIMITS, ...options.limits },
+        host: '127.0.0.1', port: 0, limits: { ...DEFAULT_API_LIMITS, ...options.limits }, origins: options.origins, queryLimits: options.queryLimits,
       });
       const ws = createClient({ url: `${server.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
       return new TestApi(service, server, ws);

@@ -74,11 +74,16 @@ describe('GraphQL API: inputs, errors, cancel, clone, history', () => {
     assert.equal(await imageCount(), before);
   });
 
-  test('the same idempotency key returns the same run', async () => {
+  test('the same idempotency key returns the same run; reused for other parameters or images it is refused naming the key', async () => {
     const input = { contentImageId: content, styleImageIds: [style], ...TINY, idempotencyKey: 'sweep-1' };
     const first = (await api.query(START, { input })).startRun;
     const again = (await api.query(START, { input })).startRun;
     assert.equal(again.id, first.id);
+    for (const change of [{ seed: 99 }, { styleImageIds: [content] }, { optimizer: 'LBFGS' }]) {
+      const reply = await api.request(START, { input: { ...input, ...change } });
+      assert.deepEqual(errorCodes(reply.errors), [{ code: 'BAD_USER_INPUT', field: 'idempotencyKey' }], JSON.stringify(change));
+      assert.match(reply.errors![0].message, new RegExp(`was used for run ${first.id}`));
+    }
     await api.query(CANCEL, { id: first.id });
   });
 
@@ -126,12 +131,17 @@ describe('GraphQL API: inputs, errors, cancel, clone, history', () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await api.query(START, { input: { contentImageId: content, styleImageIds: [style], ...TINY } })).startRun.id);
     for (const id of ids) await api.query(CANCEL, { id });
-    const PAGE = 'query($after: String, $status: RunStatus) { runs(first: 2, after: $after, status: $status) { edges { cursor node { id status } } pageInfo { hasNextPage endCursor } } }';
+    const PAGE = 'query($after: String, $status: RunStatus) { runs(first: 2, after: $after, status: $status) { edges { cursor node { id status } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }';
     const seen: string[] = [];
     let cursor: string | null = null;
     for (;;) {
       const { runs }: { runs: any } = await api.query(PAGE, { after: cursor, status: 'CANCELED' });
       for (const edge of runs.edges) assert.equal(edge.node.status, 'CANCELED');
+      // Relay's page info; cursors are opaque (not the run ids).
+      assert.equal(runs.pageInfo.hasPreviousPage, cursor !== null);
+      assert.equal(runs.pageInfo.startCursor, runs.edges[0]?.cursor ?? null);
+      assert.equal(runs.pageInfo.endCursor, runs.edges.at(-1)?.cursor ?? null);
+      for (const edge of runs.edges) assert.notEqual(edge.cursor, edge.node.id);
       seen.push(...runs.edges.map((e: { node: { id: string } }) => e.node.id));
       if (!runs.pageInfo.hasNextPage) break;
       cursor = runs.pageInfo.endCursor;
@@ -139,6 +149,8 @@ describe('GraphQL API: inputs, errors, cancel, clone, history', () => {
     const expected = await api.service.db.prisma.run.findMany({ where: { status: 'CANCELED' }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
     assert.deepEqual(seen, expected.map((r) => r.id));
     assert.deepEqual(seen.slice(0, 3), [...ids].reverse());
+    const notCursor = await api.request(PAGE, { after: ids[0] });
+    assert.deepEqual(errorCodes(notCursor.errors), [{ code: 'BAD_USER_INPUT', field: 'after' }]);
 
     assert.deepEqual(await api.query('mutation($id: ID!) { deleteRun(id: $id) }', { id: ids[0] }), { deleteRun: true });
     assert.deepEqual(await api.query('query($id: ID!) { run(id: $id) { id } }', { id: ids[0] }), { run: null });

@@ -7,12 +7,12 @@ import { RunEvent } from '../types/run-event.js';
 @Resolver()
 export class RunEventsResolver {
   @Subscription(() => RunEvent, {
-    description: 'The run\'s stored epochs after sinceEpoch (all of them for 0), then live events, in order; '
-      + 'completes after the run\'s final status (at once, after the replay, for a finished run).',
+    description: 'The run\'s events so far (every one numbered after afterSequence: its creation, its start, its epochs, its final status), '
+      + 'then live events, in order and each once; completes after the run\'s final status (at once, after the replay, for a finished run).',
     subscribe: ({ args, context }) => {
-      const { runId, sinceEpoch } = args as RunEventsArgs;
+      const { runId, sinceEpoch, afterSequence } = args as RunEventsArgs;
       const ctx = context as ApiContext;
-      return openRunEventFeed(ctx.runService, ctx.runs, runId, sinceEpoch ?? 0, ctx.caller, ctx.feedOptions);
+      return openRunEventFeed(ctx.runService, ctx.runs, runId, { sinceEpoch: sinceEpoch ?? 0, afterSequence: afterSequence ?? 0 }, ctx.caller, ctx.feedOptions);
     },
   })
   runEvents(@Root() event: RunEvent, @Args(() => RunEventsArgs) _args: RunEventsArgs): RunEvent {

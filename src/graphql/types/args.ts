@@ -18,6 +18,14 @@ export class RunEventsArgs {
   @Field(() => ID)
   runId!: string;
 
-  @Field(() => Int, { nullable: true, defaultValue: 0, description: 'Replay the stored epochs after this one (0: all).' })
+  @Field(() => Int, { nullable: true, defaultValue: 0, description: 'Leave out the epochs up to this one (0: none); status events are all replayed.' })
   sinceEpoch?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    defaultValue: 0,
+    description: 'Replay only the events numbered after this `sequence` (0: every event, from the run\'s creation). '
+      + 'A client that reconnects passes the last sequence it received and so gets each event once.',
+  })
+  afterSequence?: number | null;
 }
