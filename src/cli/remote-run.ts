@@ -64,8 +64,9 @@ function startRunInput(params: Partial<TransferParams>): Record<string, unknown>
   };
 }
 
-const RUN_EVENTS = `subscription($runId: ID!) {
-  runEvents(runId: $runId, sinceEpoch: 0) {
+const RUN_EVENTS = `subscription($runId: ID!, $afterSequence: Int) {
+  runEvents(runId: $runId, afterSequence: $afterSequence) {
+    sequence
     kind
     run { status error totalEpochs resultImage { url } params { stepsPerEpoch } }
     epoch { epoch step totalLoss contentLoss styleLoss totalVariationLoss elapsedMs preview { url width height } }
@@ -74,6 +75,7 @@ const RUN_EVENTS = `subscription($runId: ID!) {
 
 interface RunEventData {
   runEvents: {
+    sequence: number;
     kind: 'STATUS' | 'EPOCH';
     run: { status: string; error: string | null; totalEpochs: number; resultImage: { url: string } | null; params: { stepsPerEpoch: number } };
     epoch: { epoch: number; step: number; totalLoss: number; contentLoss: number; styleLoss: number; totalVariationLoss: number; elapsedMs: number; preview: { url: string; width: number; height: number } } | null;
@@ -93,16 +95,21 @@ export async function* runOnServer(
     { input: { contentImageId, styleImageIds, ...startRunInput(params) } });
   console.error(`stylegraph: run ${startRun.id} on ${base}`);
 
-  const client = createClient({ url: endpoint.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: true });
+  // Pings, so that an idle proxy does not cut the subscription during a long epoch.
+  const client = createClient({ url: endpoint.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: true, keepAlive: 15_000 });
   // Ctrl-C cancels the run on the server rather than leaving it to finish unwatched.
   const cancel = () => {
     void graphql(endpoint, 'mutation($id: ID!) { cancelRun(id: $id) { id } }', { id: startRun.id }).finally(() => process.exit(130));
   };
   process.once('SIGINT', cancel);
   try {
-    for await (const result of client.iterate<RunEventData>({ query: RUN_EVENTS, variables: { runId: startRun.id } })) {
+    // Kept at the last event received: a subscription graphql-ws makes again after a dropped connection starts after it.
+    const variables = { runId: startRun.id, afterSequence: 0 };
+    for await (const result of client.iterate<RunEventData>({ query: RUN_EVENTS, variables })) {
       if (result.errors?.length) raise(result.errors as GraphQLError[]);
-      const { kind, run, epoch } = result.data!.runEvents;
+      const { sequence, kind, run, epoch } = result.data!.runEvents;
+      if (sequence <= variables.afterSequence) continue;
+      variables.afterSequence = sequence;
       if (kind === 'EPOCH' && epoch) {
         const totalSteps = run.totalEpochs * run.params.stepsPerEpoch;
         yield {

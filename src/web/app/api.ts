@@ -290,6 +290,8 @@ function ws(): Client {
     lazy: true,
     connectionParams: () => authHeaders(),
     retryAttempts: 8,
+    // Pings, so that an idle proxy does not cut a subscription during a long epoch.
+    keepAlive: 15_000,
     // 4403: the server refused the token; trying again will not help.
     shouldRetry: (event) => !(event instanceof CloseEvent && event.code === 4403),
   });
@@ -302,20 +304,30 @@ export interface RunEventHandlers {
   complete(): void;
 }
 
-/** Follows a run: stored epochs after `sinceEpoch` first, then live ones; returns an unsubscribe. */
+/**
+ * Follows a run: its events so far (epochs after `sinceEpoch`), then live
+ * ones; returns an unsubscribe. After a dropped connection graphql-ws
+ * subscribes again with the same payload: `afterSequence` in it is kept at
+ * the last event received, so the new subscription starts after it and
+ * nothing is shown twice.
+ */
 export function subscribeRunEvents(runId: string, sinceEpoch: number, handlers: RunEventHandlers): () => void {
+  const variables = { runId, sinceEpoch, afterSequence: 0 };
   return ws().subscribe<{ runEvents: RunEvent }>(
     {
-      query: `subscription RunEvents($runId: ID!, $sinceEpoch: Int) {
-        runEvents(runId: $runId, sinceEpoch: $sinceEpoch) { sequence kind run { ${RUN} } epoch { ${EPOCH} } }
+      query: `subscription RunEvents($runId: ID!, $sinceEpoch: Int, $afterSequence: Int) {
+        runEvents(runId: $runId, sinceEpoch: $sinceEpoch, afterSequence: $afterSequence) { sequence kind run { ${RUN} } epoch { ${EPOCH} } }
       }`,
-      variables: { runId, sinceEpoch },
+      variables,
     },
     {
       next(result) {
         const error = result.errors?.[0] as { message: string; extensions?: { code?: string; field?: string } } | undefined;
         if (error) handlers.error(new ApiError(error.message, error.extensions?.code, error.extensions?.field));
-        else if (result.data) handlers.next(result.data.runEvents);
+        else if (result.data && result.data.runEvents.sequence > variables.afterSequence) {
+          variables.afterSequence = result.data.runEvents.sequence;
+          handlers.next(result.data.runEvents);
+        }
       },
       error(error) {
         if (error instanceof CloseEvent && error.code === 4403) refused();
