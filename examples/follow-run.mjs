@@ -13,24 +13,29 @@ if (!runId) {
 const server = process.env.STYLEGRAPH_URL ?? 'http://127.0.0.1:4000';
 const client = createClient({ url: `${server.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket });
 
+// graphql-ws sends this object again when it reconnects: with afterSequence kept at the last
+// event seen, the new subscription starts after it and no event is printed twice.
+const variables = { runId, sinceEpoch: Number(sinceEpoch), afterSequence: 0 };
 const events = client.iterate({
-  query: `subscription($runId: ID!, $sinceEpoch: Int) {
-    runEvents(runId: $runId, sinceEpoch: $sinceEpoch) {
-      sequence kind
-      run { status error }
+  query: `subscription($runId: ID!, $sinceEpoch: Int, $afterSequence: Int) {
+    runEvents(runId: $runId, sinceEpoch: $sinceEpoch, afterSequence: $afterSequence) {
+      sequence kind status
+      run { error }
       epoch { epoch step totalLoss styleLoss contentLoss elapsedMs preview { url } }
     }
   }`,
-  variables: { runId, sinceEpoch: Number(sinceEpoch) },
+  variables,
 });
 try {
   for await (const { data, errors } of events) {
     if (errors) throw new Error(errors.map((e) => `${e.extensions?.code}: ${e.message}`).join('; '));
-    const { sequence, kind, run, epoch } = data.runEvents;
+    const { sequence, kind, status, run, epoch } = data.runEvents;
+    if (sequence <= variables.afterSequence) continue;
+    variables.afterSequence = sequence;
     console.log(kind === 'EPOCH'
       ? `#${sequence} epoch ${epoch.epoch} (step ${epoch.step}, ${epoch.elapsedMs} ms): total ${epoch.totalLoss.toExponential(3)}, `
         + `style ${epoch.styleLoss.toExponential(3)}, content ${epoch.contentLoss.toExponential(3)}  ${epoch.preview.url}`
-      : `#${sequence} ${run.status}${run.error ? `: ${run.error}` : ''}`);
+      : `#${sequence} ${status}${status === 'FAILED' ? `: ${run.error}` : ''}`);
   }
 } finally {
   await client.dispose();

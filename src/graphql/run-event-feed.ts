@@ -104,27 +104,24 @@ export async function openRunEventFeed(
   return channel;
 }
 
-/** The run as it stood at each event, from the latest read and the events since. */
+/**
+ * The run as it is now, for every event sent: the latest read, moved on by
+ * the events numbered after it. Replayed events (numbered at or below the
+ * read) carry it unchanged, so none shows a finished run as running.
+ */
 class RunState {
   constructor(private readonly runs: RunService, private latest: RunRecord) {}
 
   async apply(event: BusEvent): Promise<RunEvent> {
-    if (event.type === 'epoch') {
-      // Epochs are only stored while a run is RUNNING, before it has a result.
-      const run: RunRecord = {
-        ...this.latest, eventSeq: event.seq, status: 'RUNNING', currentEpoch: event.epoch.epoch, finishedAt: null, resultImage: null, error: null,
-      };
-      return RunEvent.epoch(event.seq, run, event.epoch);
-    }
+    if (event.seq > this.latest.eventSeq) this.latest = await this.advance(event);
+    return event.type === 'epoch' ? RunEvent.epoch(event.seq, this.latest, event.epoch) : RunEvent.status(event.seq, event.status, this.latest);
+  }
+
+  private async advance(event: BusEvent): Promise<RunRecord> {
+    // Epochs are only stored while a run is RUNNING, before it has a result.
+    if (event.type === 'epoch') return { ...this.latest, eventSeq: event.seq, status: 'RUNNING', currentEpoch: event.epoch.epoch };
     // A status change also sets fields the event does not carry (backend, result): read them.
-    this.latest = (await this.runs.getRun(event.runId)) ?? this.latest;
-    const run: RunRecord = {
-      ...this.latest,
-      eventSeq: event.seq,
-      status: event.status,
-      error: event.error,
-      ...(isTerminal(event.status) ? { finishedAt: event.at } : { finishedAt: null, resultImage: null }),
-    };
-    return RunEvent.status(event.seq, run);
+    const read = await this.runs.getRun(event.runId);
+    return read && read.eventSeq >= event.seq ? read : { ...(read ?? this.latest), eventSeq: event.seq, status: event.status, error: event.error };
   }
 }

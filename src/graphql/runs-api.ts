@@ -152,14 +152,13 @@ export class RunsApi {
     return run;
   }
 
-  /** False when there was no such run (or it is another owner's). */
-  async delete(id: string, caller: Caller): Promise<boolean> {
+  /** NotFoundError when there is no such run (or it is another owner's, or another request deleted it first). */
+  async delete(id: string, caller: Caller): Promise<true> {
     const run = await this.find(id, caller);
-    if (!run) return false;
-    const deleted = await this.runs.deleteRun(id);
+    if (!run || !(await this.runs.deleteRun(id))) throw new NotFoundError('run', id);
     // The deleting owner's claims on the run's images go with it, then images nobody uses or claims.
-    if (deleted && this.images) await this.images.release([run.contentImage, ...run.styleImages, ...(run.resultImage ? [run.resultImage] : [])], run.ownerId);
-    return deleted;
+    if (this.images) await this.images.release([run.contentImage, ...run.styleImages, ...(run.resultImage ? [run.resultImage] : [])], run.ownerId);
+    return true;
   }
 
   /** Newest first, in Relay's connection shape; cursors are opaque (runCursor). */

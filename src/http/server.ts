@@ -1,5 +1,7 @@
 import { ApolloServer, HeaderMap, type HTTPGraphQLResponse } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { GraphQLError, parse, specifiedRules, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -75,7 +77,8 @@ export async function startApiServer(
   const tokens = new TokenStore(service.db.prisma);
   const limiter = authRequired && config.rateLimit !== null ? new RateLimiter(config.rateLimit ?? DEFAULT_RATE_LIMIT) : undefined;
   const queryLimits = { ...DEFAULT_QUERY_LIMITS, ...config.queryLimits };
-  const validationRules = queryValidationRules({ introspection: config.introspection ?? !authRequired });
+  const introspection = config.introspection ?? !authRequired;
+  const validationRules = queryValidationRules({ introspection });
   const maxSubscriptions = config.maxSubscriptionsPerConnection ?? 100;
   const services = createApiServices(service, config.limits, { maxQueuedRuns: config.maxQueuedRuns ?? DEFAULT_MAX_QUEUED_RUNS });
   const schema = buildApiSchema();
@@ -195,6 +198,12 @@ export async function startApiServer(
     csrfPrevention: true,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // A browser's GET /graphql gets Apollo Sandbox, whatever NODE_ENV says, wherever it can read the schema;
+      // without introspection it could show nothing, so there is no landing page then. Sandbox sends its
+      // requests from this page (same origin); it reports nothing to Apollo.
+      introspection
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: { runTelemetry: false }, includeCookies: false, footer: false })
+        : ApolloServerPluginLandingPageDisabled(),
       // The limits, once Apollo has parsed and validated the document and knows the variables.
       {
         async requestDidStart() {
@@ -266,6 +275,10 @@ export async function startApiServer(
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
+    // Apollo runs only queries over GET (a mutation is refused, 405), so a GET cannot change anything
+    // and needs no proof against cross-site forgery: clients such as urql send GET queries with no
+    // content type, which Apollo's CSRF rule would refuse. POST keeps the rule.
+    if (req.method === 'GET') headers.set('apollo-require-preflight', 'GET');
     const body = req.method === 'POST' ? await graphQLBody(req, headers) : undefined;
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },

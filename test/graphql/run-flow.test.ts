@@ -8,7 +8,7 @@ const RUN_FIELDS = `id status totalEpochs currentEpoch progress backend error
   contentImage { id } styleImages { id } resultImage { ${IMAGE_FIELDS} }`;
 const EVENTS = `subscription($runId: ID!, $sinceEpoch: Int, $afterSequence: Int) {
   runEvents(runId: $runId, sinceEpoch: $sinceEpoch, afterSequence: $afterSequence) {
-    sequence kind
+    sequence kind status
     run { id status currentEpoch resultImage { id } }
     epoch { epoch step totalLoss contentLoss styleLoss totalVariationLoss elapsedMs preview { ${IMAGE_FIELDS} } }
   }
@@ -18,6 +18,7 @@ const START = `mutation($input: StartRunInput!) { startRun(input: $input) { ${RU
 interface EventData {
   sequence: number;
   kind: 'STATUS' | 'EPOCH';
+  status: string;
   run: { id: string; status: string; currentEpoch: number; resultImage: { id: string } | null };
   epoch: { epoch: number; step: number; totalLoss: number; preview: { url: string; width: number; height: number; mimeType: string } } | null;
 }
@@ -39,10 +40,13 @@ function assertSucceededStream(events: EventData[], runId: string, firstEpoch = 
   for (const event of events) assert.equal(event.run.id, runId, 'events of this run only');
   const epochs = events.filter((e) => e.kind === 'EPOCH');
   assert.deepEqual(epochs.map((e) => e.epoch!.epoch), [1, 2, 3].filter((n) => n >= firstEpoch));
-  assert.deepEqual(epochs.map((e) => e.run.currentEpoch), epochs.map((e) => e.epoch!.epoch));
+  for (const e of epochs) assert.equal(e.status, 'RUNNING');
+  // The run as it is now: never behind the event, and never back from a later one.
+  for (const e of epochs) assert.ok(e.run.currentEpoch >= e.epoch!.epoch);
+  assert.deepEqual(events.map((e) => e.run.currentEpoch), [...events.map((e) => e.run.currentEpoch)].sort((a, b) => a - b));
   const last = events.at(-1)!;
   assert.equal(last.kind, 'STATUS');
-  assert.equal(last.run.status, 'SUCCEEDED');
+  assert.deepEqual([last.status, last.run.status], ['SUCCEEDED', 'SUCCEEDED']);
   assert.ok(last.run.resultImage);
 }
 
@@ -69,7 +73,7 @@ for (const kind of DATABASE_KINDS) {
       assertSucceededStream(events, startRun.id);
       // Every event, from the run's creation on, numbered without a gap: a missing number would be a lost event.
       assert.deepEqual(events.map((e) => e.sequence), events.map((_, i) => i + 1));
-      assert.deepEqual(events.filter((e) => e.kind === 'STATUS').map((e) => e.run.status), ['QUEUED', 'RUNNING', 'SUCCEEDED']);
+      assert.deepEqual(events.filter((e) => e.kind === 'STATUS').map((e) => e.status), ['QUEUED', 'RUNNING', 'SUCCEEDED']);
       for (const { epoch } of events.filter((e) => e.kind === 'EPOCH')) {
         assert.equal(epoch!.step, epoch!.epoch * 2);
         assert.ok(Number.isFinite(epoch!.totalLoss) && epoch!.totalLoss > 0);

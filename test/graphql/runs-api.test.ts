@@ -102,8 +102,8 @@ describe('GraphQL API: inputs, errors, cancel, clone, history', () => {
   test('cancel a running run: the stream ends with CANCELED, before its last epoch', async () => {
     const { startRun } = await api.query(START, { input: { contentImageId: content, styleImageIds: [style], maxDim: 32, epochs: 50, stepsPerEpoch: 2 } });
     let cancel: Promise<unknown> | undefined;
-    const results = await api.subscribe<{ runEvents: { kind: string; run: { status: string }; epoch: { epoch: number } | null } }>(
-      'subscription($runId: ID!) { runEvents(runId: $runId) { kind run { status } epoch { epoch } } }',
+    const results = await api.subscribe<{ runEvents: { kind: string; status: string; epoch: { epoch: number } | null } }>(
+      'subscription($runId: ID!) { runEvents(runId: $runId) { kind status epoch { epoch } } }',
       { runId: startRun.id },
       { onResult: (result) => { if (result.data?.runEvents.kind === 'EPOCH') cancel ??= api.query(CANCEL, { id: startRun.id }); } },
     );
@@ -111,19 +111,25 @@ describe('GraphQL API: inputs, errors, cancel, clone, history', () => {
     assert.equal(canceled.status, 'CANCELED');
     assert.ok(canceled.finishedAt);
     const events = results.map((r) => r.data!.runEvents);
-    assert.deepEqual(events.at(-1), { kind: 'STATUS', run: { status: 'CANCELED' }, epoch: null });
+    assert.deepEqual(events.at(-1), { kind: 'STATUS', status: 'CANCELED', epoch: null });
     assert.ok(events.filter((e) => e.kind === 'EPOCH').length < 50);
     // Cancelling again returns it as it is.
     assert.equal((await api.query(CANCEL, { id: startRun.id })).cancelRun.status, 'CANCELED');
   });
 
-  test('unknown runs: NOT_FOUND for cancel and events, null for run, false for delete', async () => {
+  test('not found, one convention per kind of operation: reads null, mutations and subscriptions NOT_FOUND', async () => {
     for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
-      assert.deepEqual(errorCodes((await api.request(CANCEL, { id })).errors), [{ code: 'NOT_FOUND' }]);
-      const [result] = await api.subscribe('subscription($id: ID!) { runEvents(runId: $id) { sequence } }', { id });
-      assert.deepEqual(errorCodes(result.errors as never), [{ code: 'NOT_FOUND' }]);
-      assert.deepEqual(await api.query('query($id: ID!) { run(id: $id) { id } }', { id }), { run: null });
-      assert.deepEqual(await api.query('mutation($id: ID!) { deleteRun(id: $id) }', { id }), { deleteRun: false });
+      assert.deepEqual(await api.query('query($id: ID!) { run(id: $id) { id } image(id: $id) { id } }', { id }), { run: null, image: null });
+      for (const mutation of [CANCEL, 'mutation($id: ID!) { deleteRun(id: $id) }']) {
+        const reply = await api.request(mutation, { id });
+        assert.deepEqual(errorCodes(reply.errors), [{ code: 'NOT_FOUND' }], mutation);
+        assert.equal(reply.errors![0].message, `no run has id "${id}"`);
+        assert.equal(reply.data, null);
+      }
+      // The subscription's one result is the error, then it completes.
+      const results = await api.subscribe('subscription($id: ID!) { runEvents(runId: $id) { sequence } }', { id });
+      assert.equal(results.length, 1);
+      assert.deepEqual(errorCodes(results[0].errors as never), [{ code: 'NOT_FOUND' }]);
     }
   });
 

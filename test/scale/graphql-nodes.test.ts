@@ -49,12 +49,12 @@ describe('two API nodes and a worker, each a stylegraph serve process, on Postgr
     const client = createClient({ url: apiA.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
     const received: { sequence: number; kind: string; status: string; epoch: number | null }[] = [];
     try {
-      for await (const result of client.iterate<{ runEvents: { sequence: number; kind: string; run: { status: string }; epoch: { epoch: number } | null } }>({
-        query: 'subscription($id: ID!) { runEvents(runId: $id) { sequence kind run { status } epoch { epoch } } }',
+      for await (const result of client.iterate<{ runEvents: { sequence: number; kind: string; status: string; epoch: { epoch: number } | null } }>({
+        query: 'subscription($id: ID!) { runEvents(runId: $id) { sequence kind status epoch { epoch } } }',
         variables: { id: startRun.id },
       })) {
         const event = result.data!.runEvents;
-        received.push({ sequence: event.sequence, kind: event.kind, status: event.run.status, epoch: event.epoch?.epoch ?? null });
+        received.push({ sequence: event.sequence, kind: event.kind, status: event.status, epoch: event.epoch?.epoch ?? null });
       }
     } finally {
       await client.dispose();

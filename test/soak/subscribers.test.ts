@@ -14,7 +14,7 @@ import { TestApi } from '../graphql/harness.js';
 import { eventsUntilFinished } from '../helpers/service.js';
 
 const SUBSCRIBERS = 200;
-const EVENTS = 'subscription($id: ID!) { runEvents(runId: $id) { sequence kind run { status } epoch { epoch totalLoss } } }';
+const EVENTS = 'subscription($id: ID!) { runEvents(runId: $id) { sequence kind status epoch { epoch totalLoss } } }';
 
 describe('subscription soak', () => {
   let api: TestApi;
@@ -55,7 +55,7 @@ describe('subscription soak', () => {
 
     // The stalled client: subscribes, then stops reading its socket.
     const stalled = new WebSocket(`${api.server.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
-    const stalledMessages: { type: string; payload?: { data?: { runEvents?: { kind: string; run: { status: string } } } } }[] = [];
+    const stalledMessages: { type: string; payload?: { data?: { runEvents?: { kind: string; status: string } } } }[] = [];
     stalled.on('message', (data) => stalledMessages.push(JSON.parse(String(data))));
     await new Promise((resolve) => stalled.once('open', resolve));
     stalled.send(JSON.stringify({ type: 'connection_init' }));
@@ -68,8 +68,8 @@ describe('subscription soak', () => {
       const client = createClient({ url: `${api.server.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
       clients.push(client);
       return new Promise<void>((resolve, reject) => {
-        client.subscribe<{ runEvents: { sequence: number; kind: string; run: { status: string } } }>({ query: EVENTS, variables: { id: target } }, {
-          next: (r) => (r.errors ? reject(new Error(JSON.stringify(r.errors))) : events.push({ sequence: r.data!.runEvents.sequence, kind: r.data!.runEvents.kind, status: r.data!.runEvents.run.status })),
+        client.subscribe<{ runEvents: { sequence: number; kind: string; status: string } }>({ query: EVENTS, variables: { id: target } }, {
+          next: (r) => (r.errors ? reject(new Error(JSON.stringify(r.errors))) : events.push({ sequence: r.data!.runEvents.sequence, kind: r.data!.runEvents.kind, status: r.data!.runEvents.status })),
           error: reject,
           complete: resolve,
         });
@@ -96,7 +96,7 @@ describe('subscription soak', () => {
     (stalled as unknown as { _socket: { resume(): void } })._socket.resume();
     const waitUntil = Date.now() + 10_000;
     while (!stalledMessages.some((m) => m.type === 'complete') && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 50));
-    const statuses = stalledMessages.filter((m) => m.payload?.data?.runEvents?.kind === 'STATUS').map((m) => m.payload!.data!.runEvents!.run.status);
+    const statuses = stalledMessages.filter((m) => m.payload?.data?.runEvents?.kind === 'STATUS').map((m) => m.payload!.data!.runEvents!.status);
     assert.deepEqual(statuses, ['QUEUED', 'RUNNING', 'SUCCEEDED']);
     assert.ok(feedStats.droppedEpochEvents >= dropsBefore);
     stalled.close();

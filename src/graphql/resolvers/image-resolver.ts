@@ -6,7 +6,7 @@ import { UploadedFile, UploadScalar } from '../types/upload.js';
 
 @Resolver(() => Image)
 export class ImageResolver {
-  @Query(() => Image, { nullable: true })
+  @Query(() => Image, { nullable: true, description: 'The image with this id; null when there is none the caller may see, as for every read by id.' })
   image(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<StoredImage | null> {
     return ctx.images.findFor(id, ctx.caller);
   }

@@ -8,7 +8,9 @@ import { RunEvent } from '../types/run-event.js';
 export class RunEventsResolver {
   @Subscription(() => RunEvent, {
     description: 'The run\'s events so far (every one numbered after afterSequence: its creation, its start, its epochs, its final status), '
-      + 'then live events, in order and each once; completes after the run\'s final status (at once, after the replay, for a finished run).',
+      + 'then live events, in order and each once; completes after the run\'s final status (at once, after the replay, for a finished run). '
+      + 'To resume after a dropped connection, subscribe again with afterSequence = the last sequence received. '
+      + 'No such run (or another owner\'s): the one result is a NOT_FOUND error, then the subscription completes.',
     subscribe: ({ args, context }) => {
       const { runId, sinceEpoch, afterSequence } = args as RunEventsArgs;
       const ctx = context as ApiContext;

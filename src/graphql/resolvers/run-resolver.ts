@@ -17,7 +17,7 @@ function imageOf(ctx: ApiContext, id: string, uploaded = false): Promise<StoredI
 
 @Resolver(() => Run)
 export class RunResolver {
-  @Query(() => Run, { nullable: true })
+  @Query(() => Run, { nullable: true, description: 'The run with this id; null when there is none (or it is another owner\'s), as for every read by id.' })
   run(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<RunRecord | null> {
     return ctx.runs.find(id, ctx.caller);
   }
@@ -37,12 +37,18 @@ export class RunResolver {
     return ctx.runs.start(input, ctx.caller);
   }
 
-  @Mutation(() => Run, { description: 'Cancels a QUEUED or RUNNING run (a running one stops within a step); a finished run comes back as it is.' })
+  @Mutation(() => Run, {
+    description: 'Cancels a QUEUED or RUNNING run (a running one stops within a step); a finished run comes back as it is. '
+      + 'No such run (or another owner\'s): a NOT_FOUND error, as for every mutation on an id.',
+  })
   cancelRun(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<RunRecord> {
     return ctx.runs.cancel(id, ctx.caller);
   }
 
-  @Mutation(() => Boolean, { description: 'Deletes a run (cancelling it first) and the images no other run uses; false when there was no such run.' })
+  @Mutation(() => Boolean, {
+    description: 'Deletes a run (cancelling it first) and the images no other run uses; true once done. '
+      + 'No such run (or another owner\'s, or one deleted meanwhile): a NOT_FOUND error, as for every mutation on an id.',
+  })
   deleteRun(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<boolean> {
     return ctx.runs.delete(id, ctx.caller);
   }

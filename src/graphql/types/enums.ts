@@ -76,7 +76,7 @@ export enum RunEventKind {
 registerEnumType(RunEventKind, {
   name: 'RunEventKind',
   valuesConfig: {
-    STATUS: { description: 'The run\'s status changed; `run.status` is the new one.' },
+    STATUS: { description: 'The run\'s status changed; `status` is the new one.' },
     EPOCH: { description: 'An epoch finished; `epoch` holds its losses and preview.' },
   },
 });
