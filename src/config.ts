@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -28,6 +29,8 @@ export interface Config {
 /** The folder that holds package.json, prisma/ and dist/ (this file compiles to dist/src/config.js). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'prisma', 'migrations');
+/** The stylegraph version (package.json's): `stylegraph --version`, serviceInfo.version. */
+export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {

@@ -1,3 +1,5 @@
+import { command, UsageError } from './args';
+
 const USAGE = `Usage: stylegraph healthcheck [--live] [URL]
 
 Asks a running service whether it is ready (GET /readyz) or, with --live,
@@ -10,19 +12,20 @@ URL defaults to http://127.0.0.1:$STYLEGRAPH_OPS_PORT, else http://127.0.0.1:$PO
 /** How long the service has to answer. */
 const TIMEOUT_MS = 5_000;
 
-export async function healthcheckCommand(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(USAGE);
-    return 0;
-  }
-  const live = args.includes('--live');
-  const rest = args.filter((arg) => arg !== '--live');
-  if (rest.length > 1 || rest.some((arg) => arg.startsWith('-'))) {
-    console.error(USAGE);
-    return 2;
-  }
+export const healthcheckCommand = command({
+  name: 'healthcheck',
+  usage: USAGE,
+  options: { live: { type: 'boolean' } },
+  positionals: true,
+  run: ({ values, positionals }) => {
+    if (positionals.length > 1) throw new UsageError('takes at most one URL');
+    return check(positionals[0], values.live ?? false);
+  },
+});
+
+async function check(server: string | undefined, live: boolean): Promise<number> {
   const port = process.env.STYLEGRAPH_OPS_PORT || process.env.PORT || '4000';
-  const base = (rest[0] ?? `http://127.0.0.1:${port}`).replace(/\/+$/, '');
+  const base = (server ?? `http://127.0.0.1:${port}`).replace(/\/+$/, '');
   const url = `${base}${live ? '/healthz' : '/readyz'}`;
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });

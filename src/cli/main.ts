@@ -1,10 +1,8 @@
-import { healthcheckCommand } from './healthcheck';
-import { stylizeCommand } from './stylize';
-import { weightsCommand } from './weights';
-import { serveCommand } from './serve';
-import { tokensCommand } from './tokens';
+import { VERSION } from '../config';
+import { subcommands, type Command } from './args';
 
 const USAGE = `Usage: stylegraph <command> [options]
+       stylegraph --version
 
 Commands:
   stylize <content> <style>... -o out.png   run a style transfer (here, or on --server URL)
@@ -15,21 +13,22 @@ Commands:
   healthcheck [--live] [URL]                 exit 0 when a running service is ready (alive)
 Run a command with --help for its options.`;
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
-  stylize: stylizeCommand,
-  run: stylizeCommand,
-  weights: weightsCommand,
-  serve: serveCommand,
-  tokens: tokensCommand,
-  healthcheck: healthcheckCommand,
-};
+// Each command's module is loaded when it runs: --version, --help and a container's
+// healthcheck every few seconds need not load TensorFlow (a second of CPU).
+const stylize: Command = async (args) => (await import('./stylize.js')).stylizeCommand(args);
+const stylegraph = subcommands('', USAGE, {
+  stylize,
+  run: stylize,
+  weights: async (args) => (await import('./weights.js')).weightsCommand(args),
+  serve: async (args) => (await import('./serve.js')).serveCommand(args),
+  tokens: async (args) => (await import('./tokens.js')).tokensCommand(args),
+  healthcheck: async (args) => (await import('./healthcheck.js')).healthcheckCommand(args),
+});
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...args] = argv;
-  const command = name ? COMMANDS[name] : undefined;
-  if (!command) {
-    console.error(name && name !== '--help' && name !== '-h' ? `stylegraph: unknown command "${name}"\n\n${USAGE}` : USAGE);
-    return name === '--help' || name === '-h' ? 0 : 2;
+  if (argv.length === 1 && argv[0] === '--version') {
+    console.log(VERSION);
+    return 0;
   }
-  return command(args);
+  return stylegraph(argv);
 }

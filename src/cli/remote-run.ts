@@ -4,10 +4,11 @@
  * its events over graphql-ws and fetch the images they point to.
  */
 import { readFile } from 'node:fs/promises';
-import { createClient } from 'graphql-ws';
+import path from 'node:path';
+import { CloseCode, createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ParamError, probeImage, type TransferParams } from '../engine';
-import type { RunReport } from './stylize';
+import type { RunReport } from './run-report';
 
 interface GraphQLError {
   message: string;
@@ -16,42 +17,122 @@ interface GraphQLError {
 
 class ServerError extends Error {}
 
-/** Server errors that name an input field become ParamErrors, so the command names the flag. */
-function raise(errors: GraphQLError[]): never {
-  const [first] = errors;
-  if (first.extensions?.code === 'BAD_USER_INPUT' && first.extensions.field) {
-    const field = first.extensions.field;
-    throw new ParamError(field, first.message.startsWith(`${field}: `) ? first.message.slice(field.length + 2) : first.message);
+/** Where the run happens: the server's URL and, when it requires one, the API token. */
+export interface Server {
+  url: string;
+  token?: string;
+}
+
+/** The server's API as the command uses it: every request, download and subscription carries the token. */
+class ServerApi {
+  /** The server's root, without /graphql. */
+  readonly base: string;
+  private readonly endpoint: string;
+  private readonly authorization: Record<string, string>;
+
+  constructor(private readonly server: Server) {
+    this.base = server.url.replace(/\/+$/, '').replace(/\/graphql$/, '');
+    this.endpoint = `${this.base}/graphql`;
+    this.authorization = server.token ? { authorization: `Bearer ${server.token}` } : {};
   }
-  throw new ServerError(`the server refused: ${errors.map((e) => e.message).join('; ')}`);
+
+  async graphql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
+    return this.answer<T>(await fetch(this.endpoint, {
+      method: 'POST',
+      headers: { ...this.authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    }));
+  }
+
+  /** Uploads an image file (uploadImage, a GraphQL multipart request); returns its id. */
+  async upload(file: string): Promise<string> {
+    const bytes = await readFile(file);
+    // Checked here first, so that a file that is no image is named before anything is sent.
+    const { mimeType } = await probeImage(bytes).catch((error: Error) => {
+      throw new Error(`${file}: ${error.message}`);
+    });
+    const form = new FormData();
+    form.set('operations', JSON.stringify({ query: 'mutation($file: Upload!) { uploadImage(file: $file) { id } }', variables: { file: null } }));
+    form.set('map', JSON.stringify({ image: ['variables.file'] }));
+    form.set('image', new Blob([bytes], { type: mimeType }), path.basename(file));
+    try {
+      const data = await this.answer<{ uploadImage: { id: string } }>(await fetch(this.endpoint, {
+        method: 'POST',
+        // The server's cross-site request forgery protection: only a client that can set headers may upload.
+        headers: { ...this.authorization, 'apollo-require-preflight': 'true' },
+        body: form,
+      }));
+      return data.uploadImage.id;
+    } catch (error) {
+      // The server names its `file` argument; the user knows the file by its path.
+      if (error instanceof ParamError && error.field === 'file') throw new Error(`${file}: ${error.message.slice('file: '.length)}`);
+      throw error;
+    }
+  }
+
+  async download(url: string): Promise<Uint8Array> {
+    const response = await fetch(url, { headers: this.authorization });
+    if (response.status === 401) throw this.unauthenticated();
+    if (!response.ok) throw new ServerError(`GET ${url}: ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  /** A graphql-ws client, connecting when first used. */
+  subscriptions(): Client {
+    return createClient({
+      url: this.endpoint.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      lazy: true,
+      // Pings, so that an idle proxy does not cut the subscription during a long epoch.
+      keepAlive: 15_000,
+      connectionParams: this.authorization,
+      // A refused (revoked) token stays refused: no reconnecting with it.
+      shouldRetry: (event) => {
+        const code = closeCode(event);
+        return code !== undefined && code !== CloseCode.Forbidden;
+      },
+    });
+  }
+
+  /** What went wrong with a subscription, as an Error (graphql-ws throws the close event). */
+  subscriptionFailure(error: unknown): unknown {
+    const code = closeCode(error);
+    if (code === CloseCode.Forbidden) return this.unauthenticated();
+    if (code === undefined) return error;
+    const { reason } = error as { reason?: string };
+    return new ServerError(`the server closed the event stream (${code}${reason ? ` ${reason}` : ''})`);
+  }
+
+  private async answer<T>(response: Response): Promise<T> {
+    if (response.status === 401) throw this.unauthenticated();
+    const body = (await response.json()) as { data?: T; errors?: GraphQLError[] };
+    if (body.errors?.length) this.raise(body.errors);
+    return body.data!;
+  }
+
+  /** Server errors as the command reports them: a refused token says how to give one; those naming an input field become ParamErrors, so the command names the flag. */
+  raise(errors: GraphQLError[]): never {
+    const [first] = errors;
+    if (first.extensions?.code === 'UNAUTHENTICATED') throw this.unauthenticated();
+    if (first.extensions?.code === 'BAD_USER_INPUT' && first.extensions.field) {
+      const field = first.extensions.field;
+      throw new ParamError(field, first.message.startsWith(`${field}: `) ? first.message.slice(field.length + 2) : first.message);
+    }
+    throw new ServerError(`the server refused: ${errors.map((e) => e.message).join('; ')}`);
+  }
+
+  /** One line that says which setting gives the token. */
+  private unauthenticated(): ServerError {
+    return new ServerError(this.server.token
+      ? `${this.base} refused the API token (unknown or revoked); give a valid one with --token TOKEN or STYLEGRAPH_TOKEN`
+      : `${this.base} requires an API token: give one with --token TOKEN or STYLEGRAPH_TOKEN`);
+  }
 }
 
-async function graphql<T>(endpoint: string, query: string, variables: Record<string, unknown>): Promise<T> {
-  const response = await fetch(endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: GraphQLError[] };
-  if (body.errors?.length) raise(body.errors);
-  return body.data!;
-}
-
-async function upload(endpoint: string, file: string): Promise<string> {
-  const bytes = await readFile(file);
-  const { mimeType } = await probeImage(bytes).catch((error: Error) => {
-    throw new Error(`${file}: ${error.message}`);
-  });
-  const data = await graphql<{ createImage: { id: string } }>(endpoint,
-    'mutation($dataUrl: String!) { createImage(dataUrl: $dataUrl) { id } }',
-    { dataUrl: `data:${mimeType};base64,${bytes.toString('base64')}` });
-  return data.createImage.id;
-}
-
-async function download(url: string): Promise<Uint8Array> {
-  const response = await fetch(url);
-  if (!response.ok) throw new ServerError(`GET ${url}: ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+/** The close code of what graphql-ws throws when the socket closes; undefined for anything else. */
+function closeCode(event: unknown): number | undefined {
+  const code = (event as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
 }
 
 /** The API spells enum values in capitals. */
@@ -83,30 +164,31 @@ interface RunEventData {
 }
 
 export async function* runOnServer(
-  server: string,
+  server: Server,
   files: { content: string; styles: string[] },
   params: Partial<TransferParams>,
 ): AsyncGenerator<RunReport> {
-  const base = server.replace(/\/+$/, '').replace(/\/graphql$/, '');
-  const endpoint = `${base}/graphql`;
-  const [contentImageId, ...styleImageIds] = await Promise.all([files.content, ...files.styles].map((file) => upload(endpoint, file)));
-  const { startRun } = await graphql<{ startRun: { id: string } }>(endpoint,
+  const api = new ServerApi(server);
+  // The token first, in a small request: a server refuses a request without reading its body
+  // and closes the connection, which a client still sending an image sees as EPIPE, not as the 401.
+  await api.graphql('{ __typename }', {});
+  const [contentImageId, ...styleImageIds] = await Promise.all([files.content, ...files.styles].map((file) => api.upload(file)));
+  const { startRun } = await api.graphql<{ startRun: { id: string } }>(
     'mutation($input: StartRunInput!) { startRun(input: $input) { id } }',
     { input: { contentImageId, styleImageIds, ...startRunInput(params) } });
-  console.error(`stylegraph: run ${startRun.id} on ${base}`);
+  console.error(`stylegraph: run ${startRun.id} on ${api.base}`);
 
-  // Pings, so that an idle proxy does not cut the subscription during a long epoch.
-  const client = createClient({ url: endpoint.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: true, keepAlive: 15_000 });
+  const client = api.subscriptions();
   // Ctrl-C cancels the run on the server rather than leaving it to finish unwatched.
   const cancel = () => {
-    void graphql(endpoint, 'mutation($id: ID!) { cancelRun(id: $id) { id } }', { id: startRun.id }).finally(() => process.exit(130));
+    void api.graphql('mutation($id: ID!) { cancelRun(id: $id) { id } }', { id: startRun.id }).finally(() => process.exit(130));
   };
   process.once('SIGINT', cancel);
   try {
     // Kept at the last event received: a subscription graphql-ws makes again after a dropped connection starts after it.
     const variables = { runId: startRun.id, afterSequence: 0 };
     for await (const result of client.iterate<RunEventData>({ query: RUN_EVENTS, variables })) {
-      if (result.errors?.length) raise(result.errors as GraphQLError[]);
+      if (result.errors?.length) api.raise(result.errors as GraphQLError[]);
       const { sequence, kind, run, epoch } = result.data!.runEvents;
       if (sequence <= variables.afterSequence) continue;
       variables.afterSequence = sequence;
@@ -124,13 +206,15 @@ export async function* runOnServer(
             etaMs: (epoch.elapsedMs / epoch.step) * (totalSteps - epoch.step),
             width: epoch.preview.width,
             height: epoch.preview.height,
-            png: () => download(epoch.preview.url),
+            png: () => api.download(epoch.preview.url),
           },
         };
       } else if (run.status === 'FAILED' || run.status === 'CANCELED') {
         throw new ServerError(`the run ${run.status === 'FAILED' ? `failed: ${run.error}` : 'was cancelled'}`);
       }
     }
+  } catch (error) {
+    throw api.subscriptionFailure(error);
   } finally {
     process.off('SIGINT', cancel);
     await client.dispose();

@@ -17,6 +17,7 @@ import { RunService } from '../runs/run-service.js';
 import { openDatabase, type Database } from '../storage/database.js';
 import { OptimisationWorker } from '../worker/optimisation-worker.js';
 import { RunLeases } from '../worker/run-leases.js';
+import { command, UsageError } from './args.js';
 
 const USAGE = `Usage: stylegraph serve [--role api|worker|all]
 
@@ -114,28 +115,22 @@ export async function startService(config: Config, role: Role, options: ServiceO
   }
 }
 
-function parseRole(args: string[]): Role | undefined {
-  if (args.length === 0) return 'all';
-  const value = args[0] === '--role' ? args[1] : args[0].startsWith('--role=') ? args[0].slice('--role='.length) : undefined;
-  const rest = args.slice(args[0] === '--role' ? 2 : 1);
-  return rest.length === 0 && ROLES.includes(value as Role) ? (value as Role) : undefined;
-}
-
 function describe(config: Config): string {
   return config.database.kind === 'pglite' ? `the embedded database in ${config.database.dataDir}` : 'PostgreSQL (DATABASE_URL)';
 }
 
 /** `stylegraph serve`: runs until SIGTERM or SIGINT, then shuts down in order. */
-export async function serveCommand(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(USAGE);
-    return 0;
-  }
-  const role = parseRole(args);
-  if (!role) {
-    console.error(USAGE);
-    return 2;
-  }
+export const serveCommand = command({
+  name: 'serve',
+  usage: USAGE,
+  options: { role: { type: 'string', default: 'all' } },
+  run: ({ values }) => {
+    if (!ROLES.includes(values.role as Role)) throw new UsageError(`--role: must be one of ${ROLES.join(', ')}`);
+    return serve(values.role as Role);
+  },
+});
+
+async function serve(role: Role): Promise<number> {
   const config = loadConfig();
   // Read before anything starts, so that a bad PORT or limit fails at once.
   const apiConfig = role === 'worker' ? undefined : loadApiConfig();

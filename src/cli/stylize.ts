@@ -1,13 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
-  decodeImage, encodePng, initBackend, loadVgg19, locateVgg19, ParamError, resolveParams,
-  stylize, type Losses, type TransferParams,
+  decodeImage, encodePng, initBackend, loadVgg19, locateVgg19, ParamError, resolveParams, stylize, type TransferParams,
 } from '../engine';
 import { engineThreads } from '../config';
+import { command, UsageError, type CommandLine } from './args';
 import { formatDuration, ProgressLine } from './progress';
 import { runOnServer } from './remote-run';
+import type { EpochReport, RunReport } from './run-report';
 
 export const STYLIZE_USAGE = `Usage: stylegraph stylize <content> <style> [<style>...] -o out.png [options]
 
@@ -31,6 +31,8 @@ export const STYLIZE_USAGE = `Usage: stylegraph stylize <content> <style> [<styl
   --json                   one JSON object per epoch on stdout, nothing else
   --server URL             run on a stylegraph server (e.g. http://127.0.0.1:4000)
                            and follow its events instead of computing here
+  --token TOKEN            the API token for --server, when it requires one
+                           (STYLEGRAPH_AUTH=required); default: STYLEGRAPH_TOKEN
 Weights: STYLEGRAPH_VGG19 (tfjs layers-model dir or Keras .h5) or the cache
 (stylegraph weights fetch). Backend: STYLEGRAPH_BACKEND=tensorflow|wasm|cpu;
 STYLEGRAPH_THREADS threads on the CPU (every core).`;
@@ -50,8 +52,6 @@ const NUMERIC_FLAGS: Record<string, keyof TransferParams> = {
   'lbfgs-history': 'lbfgsHistory',
 };
 
-class UsageError extends Error {}
-
 function flagOf(field: string): string {
   const root = field.split(/[.[]/)[0];
   const flag = Object.entries(NUMERIC_FLAGS).find(([, param]) => param === root)?.[0]
@@ -65,25 +65,21 @@ function parseNumber(flag: string, text: string): number {
   return value;
 }
 
-function parseCommandLine(args: string[]) {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      output: { type: 'string', short: 'o' },
-      ...Object.fromEntries(Object.keys(NUMERIC_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
-      init: { type: 'string' },
-      'style-blend': { type: 'string' },
-      'preserve-colors': { type: 'boolean' },
-      pooling: { type: 'string' },
-      optimizer: { type: 'string' },
-      'save-every': { type: 'string' },
-      json: { type: 'boolean' },
-      server: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return { help: true as const };
+const OPTIONS = {
+  output: { type: 'string', short: 'o' },
+  ...Object.fromEntries(Object.keys(NUMERIC_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+  init: { type: 'string' },
+  'style-blend': { type: 'string' },
+  'preserve-colors': { type: 'boolean' },
+  pooling: { type: 'string' },
+  optimizer: { type: 'string' },
+  'save-every': { type: 'string' },
+  json: { type: 'boolean' },
+  server: { type: 'string' },
+  token: { type: 'string' },
+} as const;
+
+function toCommandLine({ values, positionals }: CommandLine<typeof OPTIONS>) {
   const [content, ...styles] = positionals;
   if (!content || styles.length === 0) throw new UsageError('needs a content image and at least one style image');
   if (!values.output) throw new UsageError('needs -o/--output FILE');
@@ -102,13 +98,14 @@ function parseCommandLine(args: string[]) {
   }
   const saveEvery = values['save-every'] === undefined ? 0 : parseNumber('save-every', String(values['save-every']));
   if (!Number.isInteger(saveEvery) || saveEvery < 0) throw new UsageError('--save-every: must be a whole number of epochs');
-  return {
-    help: false as const, content, styles, output: values.output, partial, saveEvery,
-    json: Boolean(values.json), server: values.server,
-  };
+  if (values.token !== undefined && values.server === undefined) throw new UsageError('--token goes with --server URL');
+  // An empty STYLEGRAPH_TOKEN counts as unset, as the other variables do.
+  const token = values.token ?? (process.env.STYLEGRAPH_TOKEN || undefined);
+  const server = values.server === undefined ? undefined : { url: values.server, token };
+  return { content, styles, output: values.output, partial, saveEvery, json: Boolean(values.json), server };
 }
 
-type StylizeCommandLine = Exclude<ReturnType<typeof parseCommandLine>, { help: true }>;
+type StylizeCommandLine = ReturnType<typeof toCommandLine>;
 
 async function readImage(file: string) {
   try {
@@ -127,38 +124,13 @@ function formatLoss(value: number): string {
   return value.toExponential(3);
 }
 
-/** What the command shows and saves of an epoch, wherever the run happens. */
-export interface EpochReport {
-  epoch: number;
-  epochs: number;
-  step: number;
-  totalSteps: number;
-  losses: Losses;
-  elapsedMs: number;
-  etaMs: number;
-  /** The size optimised in this epoch (multiscale changes it). */
-  width: number;
-  height: number;
-  /** The image at the end of the epoch, as PNG. */
-  png(): Promise<Uint8Array>;
-}
-
-/** Progress between epochs (steps here; nothing from a server). */
-export interface StepReport {
-  step: number;
-  totalSteps: number;
-  loss: number;
-}
-
-export type RunReport = { kind: 'epoch'; epoch: EpochReport } | { kind: 'step'; step: StepReport };
-
 /** Runs the transfer in this process, on the engine. */
-async function* runHere(command: StylizeCommandLine, params: TransferParams): AsyncGenerator<RunReport> {
+async function* runHere(line: StylizeCommandLine, params: TransferParams): AsyncGenerator<RunReport> {
   const source = locateVgg19();
   const [backend, content, styles] = await Promise.all([
     initBackend({ threads: engineThreads(process.env, 1) }),
-    readImage(command.content),
-    Promise.all(command.styles.map(readImage)),
+    readImage(line.content),
+    Promise.all(line.styles.map(readImage)),
   ]);
   const vgg = await loadVgg19(source);
   console.error(`stylegraph: backend ${backend.backend} on ${backend.device}; VGG19 from ${source.path}`);
@@ -177,12 +149,12 @@ async function* runHere(command: StylizeCommandLine, params: TransferParams): As
 }
 
 /** Shows progress (a bar on a terminal, a line or a JSON object per epoch) and writes the images. */
-async function report(command: StylizeCommandLine, params: TransferParams, reports: AsyncIterable<RunReport>): Promise<void> {
+async function report(line: StylizeCommandLine, params: TransferParams, reports: AsyncIterable<RunReport>): Promise<void> {
   const progress = new ProgressLine();
   let last: EpochReport | undefined;
   for await (const item of reports) {
     if (item.kind === 'step') {
-      if (progress.interactive && !command.json) {
+      if (progress.interactive && !line.json) {
         const { step, totalSteps, loss } = item.step;
         progress.draw(step / totalSteps,
           `epoch ${Math.ceil(step / params.stepsPerEpoch)}/${params.epochs} step ${step}/${totalSteps} loss ${formatLoss(loss)}` +
@@ -192,7 +164,7 @@ async function report(command: StylizeCommandLine, params: TransferParams, repor
     }
     const epoch = (last = item.epoch);
     const { losses } = epoch;
-    if (command.json) {
+    if (line.json) {
       console.log(JSON.stringify({
         epoch: epoch.epoch, step: epoch.step, total: losses.total, content: losses.content,
         style: losses.style, tv: losses.totalVariation, ms: Math.round(epoch.elapsedMs),
@@ -205,44 +177,34 @@ async function report(command: StylizeCommandLine, params: TransferParams, repor
         `content ${formatLoss(losses.content)}  style ${formatLoss(losses.style)}  tv ${formatLoss(losses.totalVariation)}  ` +
         `${formatDuration(epoch.elapsedMs)} elapsed, ETA ${formatDuration(epoch.etaMs)}`);
     }
-    if (command.saveEvery > 0 && epoch.epoch % command.saveEvery === 0 && epoch.epoch < epoch.epochs) {
-      await writeFile(epochFileName(command.output, epoch.epoch), await epoch.png());
+    if (line.saveEvery > 0 && epoch.epoch % line.saveEvery === 0 && epoch.epoch < epoch.epochs) {
+      await writeFile(epochFileName(line.output, epoch.epoch), await epoch.png());
     }
   }
   if (!last) throw new Error('the run produced no epoch');
-  await writeFile(command.output, await last.png());
-  if (!command.json) console.error(`stylegraph: wrote ${command.output}`);
+  await writeFile(line.output, await last.png());
+  if (!line.json) console.error(`stylegraph: wrote ${line.output}`);
 }
 
-/** Bad input from the user: a message naming the flag and exit code 2; other errors propagate. */
-function refusal(error: unknown): number | undefined {
-  if (error instanceof ParamError) {
-    console.error(`stylegraph stylize: ${flagOf(error.field)}: ${error.message.slice(error.field.length + 2)}`);
-    return 2;
-  }
-  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    console.error(`stylegraph stylize: ${(error as Error).message}\n\n${STYLIZE_USAGE}`);
-    return 2;
-  }
-  return undefined;
-}
-
-export async function stylizeCommand(args: string[]): Promise<number> {
-  try {
-    const command = parseCommandLine(args);
-    if (command.help) {
-      console.log(STYLIZE_USAGE);
+export const stylizeCommand = command({
+  name: 'stylize',
+  usage: STYLIZE_USAGE,
+  options: OPTIONS,
+  positionals: true,
+  run: async (commandLine) => {
+    const line = toCommandLine(commandLine);
+    try {
+      const params = resolveParams(line.partial);
+      const reports = line.server
+        ? runOnServer(line.server, { content: line.content, styles: line.styles }, line.partial)
+        : runHere(line, params);
+      await report(line, params, reports);
       return 0;
+    } catch (error) {
+      // A bad parameter, found here or by the server: named by its flag, without the whole usage.
+      if (!(error instanceof ParamError)) throw error;
+      console.error(`stylegraph stylize: ${flagOf(error.field)}: ${error.message.slice(error.field.length + 2)}`);
+      return 2;
     }
-    const params = resolveParams(command.partial);
-    const reports = command.server
-      ? runOnServer(command.server, { content: command.content, styles: command.styles }, command.partial)
-      : runHere(command, params);
-    await report(command, params, reports);
-    return 0;
-  } catch (error) {
-    const code = refusal(error);
-    if (code === undefined) throw error;
-    return code;
-  }
-}
+  },
+});

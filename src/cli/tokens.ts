@@ -1,6 +1,7 @@
 import { TokenStore, type TokenInfo } from '../auth/tokens.js';
 import { loadConfig, MIGRATIONS_DIR } from '../config.js';
 import { openDatabase } from '../storage/database.js';
+import { command, subcommands, UsageError } from './args.js';
 
 const USAGE = `Usage: stylegraph tokens <command>
 
@@ -17,12 +18,6 @@ Clients send "Authorization: Bearer <token>" (graphql-ws: connectionParams
 The database is the service's (STYLEGRAPH_DATA_DIR or DATABASE_URL); the embedded
 one can only be opened by one process: stop the server first, or use PostgreSQL.`;
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i >= 0) return args[i + 1];
-  return args.find((arg) => arg.startsWith(`${name}=`))?.slice(name.length + 1);
-}
-
 function describe(token: TokenInfo): string {
   const state = token.revokedAt ? `revoked ${token.revokedAt.toISOString()}` : 'active';
   return [
@@ -31,45 +26,59 @@ function describe(token: TokenInfo): string {
   ].join('  ');
 }
 
-/** `stylegraph tokens create|list|revoke`. */
-export async function tokensCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (!sub || sub === '--help' || sub === '-h' || rest.includes('--help')) {
-    console.log(USAGE);
-    return sub ? 0 : 2;
-  }
-  if (!['create', 'list', 'revoke'].includes(sub)) {
-    console.error(`stylegraph tokens: unknown command "${sub}"\n\n${USAGE}`);
-    return 2;
-  }
-  const name = option(rest, '--name');
-  if (sub === 'create' && !name) {
-    console.error(`stylegraph tokens create: --name NAME is required\n\n${USAGE}`);
-    return 2;
-  }
-  if (sub === 'revoke' && !rest[0]) {
-    console.error(`stylegraph tokens revoke: give the token's id or name\n\n${USAGE}`);
-    return 2;
-  }
+/** The service's token store, open while `use` runs. */
+async function withTokens<T>(use: (tokens: TokenStore) => Promise<T>): Promise<T> {
   const db = await openDatabase(loadConfig().database, MIGRATIONS_DIR);
   try {
-    const tokens = new TokenStore(db.prisma);
-    if (sub === 'create') {
-      const { token, info } = await tokens.create({ name: name!, admin: rest.includes('--admin'), owner: option(rest, '--owner') });
-      console.error(`created ${info.admin ? 'admin ' : ''}token ${info.id} "${info.name}" (owner ${info.ownerId}); it is shown only now:`);
-      console.log(token);
-    } else if (sub === 'list') {
-      for (const token of await tokens.list()) console.log(describe(token));
-    } else {
-      const revoked = await tokens.revoke(rest[0]);
-      if (!revoked) {
-        console.error(`stylegraph tokens revoke: no token has the id or name "${rest[0]}"`);
-        return 1;
-      }
-      console.log(`revoked ${describe(revoked)}`);
-    }
-    return 0;
+    return await use(new TokenStore(db.prisma));
   } finally {
     await db.close();
   }
 }
+
+/** `stylegraph tokens create|list|revoke`. */
+export const tokensCommand = subcommands('tokens', USAGE, {
+  create: command({
+    name: 'tokens create',
+    usage: USAGE,
+    options: { name: { type: 'string' }, admin: { type: 'boolean' }, owner: { type: 'string' } },
+    run: ({ values }) => {
+      const { name, admin, owner } = values;
+      if (!name) throw new UsageError('--name NAME is required');
+      return withTokens(async (tokens) => {
+        const { token, info } = await tokens.create({ name, admin, owner });
+        console.error(`created ${info.admin ? 'admin ' : ''}token ${info.id} "${info.name}" (owner ${info.ownerId}); it is shown only now:`);
+        console.log(token);
+        return 0;
+      });
+    },
+  }),
+  list: command({
+    name: 'tokens list',
+    usage: USAGE,
+    options: {},
+    run: () => withTokens(async (tokens) => {
+      for (const token of await tokens.list()) console.log(describe(token));
+      return 0;
+    }),
+  }),
+  revoke: command({
+    name: 'tokens revoke',
+    usage: USAGE,
+    options: {},
+    positionals: true,
+    run: ({ positionals }) => {
+      if (positionals.length !== 1) throw new UsageError("give the token's id or name");
+      const [idOrName] = positionals;
+      return withTokens(async (tokens) => {
+        const revoked = await tokens.revoke(idOrName);
+        if (!revoked) {
+          console.error(`stylegraph tokens revoke: no token has the id or name "${idOrName}"`);
+          return 1;
+        }
+        console.log(`revoked ${describe(revoked)}`);
+        return 0;
+      });
+    },
+  }),
+});

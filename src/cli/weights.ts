@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import {
   cacheDir, fetchVgg19Weights, KERAS_VGG19_SHA256, KERAS_VGG19_URL, locateVgg19, WeightsNotFoundError,
   type FetchVgg19Result,
 } from '../engine/weights';
+import { command, subcommands } from './args';
 import { formatBytes, formatDuration, ProgressLine } from './progress';
 
 export const WEIGHTS_USAGE = `Usage: stylegraph weights <fetch|where>
@@ -15,35 +15,18 @@ export const WEIGHTS_USAGE = `Usage: stylegraph weights <fetch|where>
   where
       print which weights would be used (STYLEGRAPH_VGG19 or the cache)`;
 
-class UsageError extends Error {}
-
 /** `stylegraph weights ...`; returns the exit code. */
-export async function weightsCommand(args: string[]): Promise<number> {
-  const [subcommand, ...rest] = args;
-  try {
-    switch (subcommand) {
-      case 'fetch':
-        return await fetchCommand(rest);
-      case 'where':
-        return whereCommand(rest);
-      case '--help':
-      case '-h':
-        console.log(WEIGHTS_USAGE);
-        return 0;
-      default:
-        throw new UsageError(subcommand === undefined ? 'needs a subcommand' : `unknown subcommand "${subcommand}"`);
-    }
-  } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`stylegraph weights: ${(error as Error).message}\n\n${WEIGHTS_USAGE}`);
-      return 2;
-    }
-    throw error;
-  }
-}
+export const weightsCommand = subcommands('weights', WEIGHTS_USAGE, {
+  fetch: command({
+    name: 'weights fetch',
+    usage: WEIGHTS_USAGE,
+    options: { url: { type: 'string' }, sha256: { type: 'string' }, dest: { type: 'string' } },
+    run: ({ values }) => fetchWeights(values),
+  }),
+  where: command({ name: 'weights where', usage: WEIGHTS_USAGE, options: {}, run: where }),
+});
 
-function whereCommand(args: string[]): number {
-  parseArgs({ args, options: {} });
+function where(): number {
   try {
     const source = locateVgg19();
     console.log(`${source.kind} ${source.path}`);
@@ -55,15 +38,7 @@ function whereCommand(args: string[]): number {
   }
 }
 
-async function fetchCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      url: { type: 'string' },
-      sha256: { type: 'string' },
-      dest: { type: 'string' },
-    },
-  });
+async function fetchWeights(values: { url?: string; sha256?: string; dest?: string }): Promise<number> {
   const dest = values.dest ?? cacheDir();
   const sha256 = values.sha256 ?? (process.env.STYLEGRAPH_VGG19_SHA256 || KERAS_VGG19_SHA256);
   const progress = new ProgressLine();

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { PROJECT_ROOT } from '../config.js';
+import { VERSION } from '../config.js';
 import { engineMemoryBytes, largestSquareSize, locateVgg19, WeightsNotFoundError, type BackendName } from '../engine/index.js';
 import type { EngineProfiles } from '../runs/engine-profiles.js';
 import type { EngineState } from '../observability/telemetry.js';
@@ -9,8 +7,6 @@ import type { ApiLimits } from './limits.js';
 import type { ServiceInfo } from './types/service-info.js';
 
 const BACKENDS: BackendName[] = ['wasm', 'tensorflow', 'cpu'];
-
-const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
 
 /**
  * Engines run in worker threads, maybe in other processes: this process's own

@@ -1,28 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { TestApi } from '../graphql/harness';
-import { REPO_ROOT, sharedImagePath, VGG19_PATH } from '../helpers/shared-data';
-
-const run = promisify(execFile);
-const BIN = path.join(REPO_ROOT, 'bin/stylegraph.js');
-
-async function stylegraph(args: string[], env: NodeJS.ProcessEnv = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, STYLEGRAPH_VGG19: VGG19_PATH, STYLEGRAPH_BACKEND: 'wasm', ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+import { stylegraph } from '../helpers/cli-process';
+import { sharedImagePath } from '../helpers/shared-data';
 
 describe('stylegraph stylize', () => {
   let dir: string;
