@@ -149,7 +149,8 @@ const RUN_EVENTS = `subscription($runId: ID!, $afterSequence: Int) {
   runEvents(runId: $runId, afterSequence: $afterSequence) {
     sequence
     kind
-    run { status error totalEpochs resultImage { url } params { stepsPerEpoch } }
+    status
+    run { error totalEpochs resultImage { url } params { stepsPerEpoch } }
     epoch { epoch step totalLoss contentLoss styleLoss totalVariationLoss elapsedMs preview { url width height } }
   }
 }`;
@@ -158,7 +159,8 @@ interface RunEventData {
   runEvents: {
     sequence: number;
     kind: 'STATUS' | 'EPOCH';
-    run: { status: string; error: string | null; totalEpochs: number; resultImage: { url: string } | null; params: { stepsPerEpoch: number } };
+    status: string;
+    run: { error: string | null; totalEpochs: number; resultImage: { url: string } | null; params: { stepsPerEpoch: number } };
     epoch: { epoch: number; step: number; totalLoss: number; contentLoss: number; styleLoss: number; totalVariationLoss: number; elapsedMs: number; preview: { url: string; width: number; height: number } } | null;
   };
 }
@@ -189,7 +191,7 @@ export async function* runOnServer(
     const variables = { runId: startRun.id, afterSequence: 0 };
     for await (const result of client.iterate<RunEventData>({ query: RUN_EVENTS, variables })) {
       if (result.errors?.length) api.raise(result.errors as GraphQLError[]);
-      const { sequence, kind, run, epoch } = result.data!.runEvents;
+      const { sequence, kind, status, run, epoch } = result.data!.runEvents;
       if (sequence <= variables.afterSequence) continue;
       variables.afterSequence = sequence;
       if (kind === 'EPOCH' && epoch) {
@@ -209,8 +211,8 @@ export async function* runOnServer(
             png: () => api.download(epoch.preview.url),
           },
         };
-      } else if (run.status === 'FAILED' || run.status === 'CANCELED') {
-        throw new ServerError(`the run ${run.status === 'FAILED' ? `failed: ${run.error}` : 'was cancelled'}`);
+      } else if (status === 'FAILED' || status === 'CANCELED') {
+        throw new ServerError(`the run ${status === 'FAILED' ? `failed: ${run.error}` : 'was cancelled'}`);
       }
     }
   } catch (error) {

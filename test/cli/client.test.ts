@@ -100,4 +100,31 @@ describe('stylegraph run --server on a server that requires a token', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr.trim().split('\n').at(-1)!, /refused the API token \(unknown or revoked\); give a valid one with --token TOKEN or STYLEGRAPH_TOKEN$/);
   });
+
+  it('through a dropped connection it subscribes again after the last event and prints each epoch once', async () => {
+    const cutting = await startRecordingProxy(api.server.url);
+    try {
+      let cut = false;
+      const result = await run(cutting.url, path.join(dir, 'cut.png'), ['--token', token, '--epochs', '6', '--steps-per-epoch', '4'], {}, (stderr) => {
+        if (!cut && /epoch 1\/6 {2}step/.test(stderr)) {
+          cut = true;
+          cutting.cutWebSockets();
+        }
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(cut, result.stderr);
+      assert.ok(cutting.requests.filter((request) => request.upgrade).length >= 2, 'it reconnected');
+      const subscribes = cutting.webSocketMessages.map((text) => JSON.parse(text) as { type: string; payload?: { variables?: { afterSequence?: number } } })
+        .filter((message) => message.type === 'subscribe');
+      // The run's creation, its start and at least the first epoch were seen before the cut.
+      const [first, again] = subscribes.map((message) => message.payload?.variables?.afterSequence);
+      assert.equal(subscribes.length, 2);
+      assert.equal(first, 0);
+      assert.ok(again !== undefined && again >= 3, `subscribed again after ${again}`);
+      const epochLines = result.stderr.split('\n').map((line) => /^epoch (\d+)\/6 {2}step/.exec(line)?.[1]).filter(Boolean);
+      assert.deepEqual(epochLines, ['1', '2', '3', '4', '5', '6']);
+    } finally {
+      await cutting.close();
+    }
+  });
 });
