@@ -1,5 +1,6 @@
 import { TokenStore, type TokenInfo } from '../auth/tokens.js';
 import { loadConfig, MIGRATIONS_DIR } from '../config.js';
+import { stderrLogger } from '../observability/logger.js';
 import { openDatabase } from '../storage/database.js';
 import { command, subcommands, UsageError } from './args.js';
 
@@ -28,7 +29,7 @@ function describe(token: TokenInfo): string {
 
 /** The service's token store, open while `use` runs. */
 async function withTokens<T>(use: (tokens: TokenStore) => Promise<T>): Promise<T> {
-  const db = await openDatabase(loadConfig().database, MIGRATIONS_DIR);
+  const db = await openDatabase(loadConfig().database, MIGRATIONS_DIR, stderrLogger());
   try {
     return await use(new TokenStore(db.prisma));
   } finally {

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import { WASM_HEAP_LIMIT_BYTES } from './memory';
+import type { BackendName } from './types';
 import { startThreadedWasm } from './wasm-threads';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
 export interface BackendInfo {
   /** The TensorFlow.js backend in use. */

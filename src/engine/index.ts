@@ -2,7 +2,7 @@
  * The style-transfer engine: tensors only, nothing of storage, queues or
  * GraphQL. `loadVgg19()` then `stylize(vgg, input)`.
  */
-export { initBackend, WasmMemoryError, type BackendInfo, type BackendName, type BackendOptions } from './backend';
+export { initBackend, WasmMemoryError, type BackendInfo, type BackendOptions } from './backend';
 export {
   checkMemoryFits, engineMemoryBytes, largestFittingMaxDim, largestSquareSize, runMemory, WASM_HEAP_LIMIT_BYTES, type MemoryDemand, type MemoryEstimate,
 } from './memory';
@@ -10,12 +10,10 @@ export { listFastStylePresets, loadFastStyleNetwork, locateFastStyleModels, type
 export { fastStylizeContent, fastTransfer, type FastTransferInput, type FastTransferResult } from './fast-transfer';
 export { decodeImage, encodePng, probeImage, ImageError } from './image';
 export {
-  DEFAULT_PARAMS, isFastMode, ParamError, resolveParams, RUN_MODES, VGG19_CONV_LAYERS,
-  type InitMode, type LayerWeight, type PartialParams, type Pooling, type RunMode, type TransferParams,
+  DEFAULT_LEARNING_RATE, DEFAULT_PARAMS, isFastMode, OPTIMIZERS, ParamError, resolveParams, RUN_MODES, VGG19_CONV_LAYERS,
+  type InitMode, type LayerWeight, type OptimizerName, type PartialParams, type Pooling, type RunMode, type TransferParams,
 } from './params';
-export {
-  DEFAULT_LEARNING_RATE, OPTIMIZERS, optimizerStateArrays, type OptimizerName, type OptimizerState,
-} from './optimizers';
+export { optimizerStateArrays } from './optimizers';
 export { estimateRunTime, measureEngineSpeed, stepMsAt, type EngineSpeed, type LinearCost, type RunTimeEstimate } from './speed';
 export { checkImagesFit, scaleSchedule, stylize, type ImageFields, type ImageSize, type StylizeInput } from './transfer';
 export type * from './types';

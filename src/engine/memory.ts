@@ -12,8 +12,8 @@
  * pass over each style image (at styleScale times the size optimised), and
  * the decoded source images before they are scaled.
  */
-import type { BackendName } from './backend';
-import type { OptimizerName } from './optimizers';
+import type { BackendName } from './types';
+import type { OptimizerName } from './params';
 import { ParamError, type TransferParams } from './params';
 import { fitSize } from './pixels';
 import { styleMaxDim, type ImageFields, type ImageSize } from './transfer';

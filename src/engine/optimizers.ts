@@ -8,12 +8,6 @@ import { adamStep, zeroAdamState } from './adam';
 import { Lbfgs, type LbfgsHistory } from './lbfgs';
 import type { TransferParams } from './params';
 
-export type OptimizerName = 'adam' | 'lbfgs';
-export const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'lbfgs'];
-
-/** Adam's learning rate is the tutorial's; L-BFGS takes full steps, as neural-style does. */
-export const DEFAULT_LEARNING_RATE: Readonly<Record<OptimizerName, number>> = { adam: 0.02, lbfgs: 1 };
-
 /** An optimiser's state as plain data (HWC float arrays of the image's size): what a checkpoint keeps. */
 export type OptimizerState =
   | { kind: 'adam'; m: Float32Array; v: Float32Array }

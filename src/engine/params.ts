@@ -1,5 +1,3 @@
-import { DEFAULT_LEARNING_RATE, OPTIMIZERS, type OptimizerName } from './optimizers';
-
 /**
  * Parameters of one style transfer. Defaults are exactly those of the
  * TensorFlow tutorial "Neural style transfer" (Gatys et al. 2015); everything
@@ -16,6 +14,13 @@ export type Pooling = 'max' | 'avg';
  */
 export type RunMode = 'optimize' | 'fast' | 'fast-then-optimize';
 export const RUN_MODES: readonly RunMode[] = ['optimize', 'fast', 'fast-then-optimize'];
+
+/** The optimiser of the image (src/engine/optimizers.ts). */
+export type OptimizerName = 'adam' | 'lbfgs';
+export const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'lbfgs'];
+
+/** Adam's learning rate is the tutorial's; L-BFGS takes full steps, as neural-style does. */
+export const DEFAULT_LEARNING_RATE: Readonly<Record<OptimizerName, number>> = { adam: 0.02, lbfgs: 1 };
 
 export interface LayerWeight {
   layer: string;

@@ -3,6 +3,9 @@ import type { OptimizerState } from './optimizers';
 
 export type { OptimizerState };
 
+/** The TensorFlow.js backends the engine runs on, best first (src/engine/backend.ts). */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
 /** An RGB image, row-major HWC, 8 bits per channel. */
 export interface RgbImage {
   width: number;

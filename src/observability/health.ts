@@ -1,6 +1,6 @@
 import type { Role } from '../config.js';
 import { locateVgg19 } from '../engine/weights/locate.js';
-import type { SqlSession } from '../storage/database.js';
+import type { SqlSession } from '../storage/sql-session.js';
 import { readMigrations } from '../storage/migrations.js';
 import { withTimeout } from './metrics.js';
 import type { EngineState } from './telemetry.js';

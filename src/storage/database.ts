@@ -1,4 +1,3 @@
-import { stderrLogger, type Logger } from '../observability/logger.js';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
@@ -7,15 +6,14 @@ import type { DatabaseConfig } from '../config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { PrismaClient } from './generated/client.js';
 import { applyMigrations } from './migrations.js';
+import type { SqlSession } from './sql-session.js';
 
-/**
- * Plain SQL beside Prisma: what migrations and pg-boss need. As with
- * node-postgres, text without values may hold several statements (a script);
- * the rows are those of the last.
- */
-export interface SqlSession {
-  query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: Row[] }>;
+/** Where storage reports what it recovers from by itself; the service's logger fits it. Storage sits below observability. */
+export interface WarningLog {
+  warn(details: Record<string, unknown>, message: string): void;
 }
+
+const UNHEARD: WarningLog = { warn: () => undefined };
 
 export interface Database {
   kind: DatabaseConfig['kind'];
@@ -60,7 +58,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   }
 }
 
-function openPostgres(url: string, logger: Logger): Database {
+function openPostgres(url: string, logger: WarningLog): Database {
   const pool = new pg.Pool({ connectionString: url });
   // An idle client that loses its server (restart, network) must not crash the process.
   pool.on('error', (err) => logger.warn({ error: err.message }, 'idle database connection failed'));
@@ -97,7 +95,7 @@ function openPostgres(url: string, logger: Logger): Database {
  * embedded PGlite in a data directory (created on first use), or a PostgreSQL
  * server named by DATABASE_URL.
  */
-export async function openDatabase(config: DatabaseConfig, migrationsDir: string, logger: Logger = stderrLogger()): Promise<Database> {
+export async function openDatabase(config: DatabaseConfig, migrationsDir: string, logger: WarningLog = UNHEARD): Promise<Database> {
   const db = config.kind === 'pglite' ? await openPglite(config.dataDir) : openPostgres(config.url, logger);
   try {
     await applyMigrations(db, migrationsDir);

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Database, SqlSession } from './database.js';
+import type { SqlSession } from './sql-session.js';
 
 /**
  * Applies the committed prisma/migrations at start-up without Prisma's native
@@ -97,7 +97,7 @@ async function applyOne(session: SqlSession, migration: Migration): Promise<void
 }
 
 /** Brings the schema up to date; safe when several processes start at once. Returns the names applied. */
-export async function applyMigrations(db: Pick<Database, 'withSession'>, migrationsDir: string): Promise<string[]> {
+export async function applyMigrations(db: { withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> }, migrationsDir: string): Promise<string[]> {
   const migrations = readMigrations(migrationsDir);
   return db.withSession(async (session) => {
     await session.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK]);
