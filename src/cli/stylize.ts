@@ -203,7 +203,7 @@ export const stylizeCommand = command({
     } catch (error) {
       // A bad parameter, found here or by the server: named by its flag, without the whole usage.
       if (!(error instanceof ParamError)) throw error;
-      console.error(`stylegraph stylize: ${flagOf(error.field)}: ${error.message.slice(error.field.length + 2)}`);
+      console.error(`stylegraph stylize: ${flagOf(error.field)}: ${error.problem}`);
       return 2;
     }
   },

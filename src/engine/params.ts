@@ -110,8 +110,9 @@ export const DEFAULT_PARAMS: Readonly<TransferParams> = Object.freeze({
 
 /** Invalid input, naming the offending field (e.g. `epochs`, `styleBlend[1]`). */
 export class ParamError extends Error {
-  constructor(readonly field: string, message: string) {
-    super(`${field}: ${message}`);
+  /** `problem`: what is wrong, without the field's name (the message is "field: problem"), for callers that name the field their own way. */
+  constructor(readonly field: string, readonly problem: string) {
+    super(`${field}: ${problem}`);
     this.name = 'ParamError';
   }
 }

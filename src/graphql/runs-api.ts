@@ -41,7 +41,7 @@ async function withApiFields<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof ParamError) throw new ParamError(apiField(err.field), err.message.slice(err.field.length + 2));
+    if (err instanceof ParamError) throw new ParamError(apiField(err.field), err.problem);
     throw err;
   }
 }
