@@ -18,9 +18,6 @@ export interface FeedOptions {
 
 export const DEFAULT_FEED_MAX_QUEUED = 64;
 
-/** EPOCH events skipped for slow subscribers since the process started, over all feeds. */
-export const feedStats = { droppedEpochEvents: 0 };
-
 /**
  * One subscriber's events of one run: every stored event numbered after
  * `afterSequence` (statuses included, so that a gap in the numbers would
@@ -70,7 +67,6 @@ export async function openRunEventFeed(
     maxQueued: options.maxQueued ?? DEFAULT_FEED_MAX_QUEUED,
     droppable: (event) => event.kind === RunEventKind.EPOCH,
     onDrop: (event) => {
-      feedStats.droppedEpochEvents++;
       counts.shed++;
       subscription.dropped('slow');
       options.onDrop?.(event);
