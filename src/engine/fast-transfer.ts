@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FastStyleNetwork } from './fast-style';
 import type { TransferParams } from './params';
-import { fitToMaxDim, rgbToTensor, tensorToRgb, withColoursOf } from './pixels';
+import { fitToMaxDim, rgbToTensor, tensorToRgb, withColorsOf } from './pixels';
 import { disposeTargets, readLayerLosses, readLosses, StyleObjective } from './transfer';
 import type { LayerLosses, Losses, RgbImage } from './types';
 import type { Vgg19 } from './vgg19';
@@ -52,7 +52,7 @@ export function fastStylizeContent(network: FastStyleNetwork, content: RgbImage,
   return image;
 }
 
-/** Mode 'fast': one pass, and the losses of its result. With preserveColors the result keeps the content's colours. */
+/** Mode 'fast': one pass, and the losses of its result. With preserveColors the result keeps the content's colors. */
 export function fastTransfer(vgg: Vgg19, network: FastStyleNetwork, input: FastTransferInput): FastTransferResult {
   const { params } = input;
   const started = performance.now();
@@ -75,9 +75,9 @@ export function fastTransfer(vgg: Vgg19, network: FastStyleNetwork, input: FastT
     }
     let image: RgbImage;
     if (params.preserveColors) {
-      const recoloured = withColoursOf(styled, fitted);
-      image = tensorToRgb(recoloured);
-      recoloured.dispose();
+      const recolored = withColorsOf(styled, fitted);
+      image = tensorToRgb(recolored);
+      recolored.dispose();
     } else {
       image = tensorToRgb(styled);
     }

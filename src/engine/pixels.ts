@@ -40,7 +40,7 @@ export function fitToMaxDim(image: tf.Tensor4D, maxDim: number): tf.Tensor4D {
   return resizeTo(image, size.width, size.height);
 }
 
-// RGB <-> YIQ (NTSC), the colour space Gatys et al. 2016 use to keep colours.
+// RGB <-> YIQ (NTSC), the colour space Gatys et al. 2016 use to keep colors.
 // Plain arrays: a tensor made at import time would start a backend before initBackend chose one.
 const RGB_TO_YIQ = [
   [0.299, 0.596, 0.211],
@@ -53,7 +53,7 @@ const YIQ_TO_RGB = [
   [0.621, -0.647, 1.703],
 ];
 
-function applyColourMatrix(image: tf.Tensor4D, matrix: number[][]): tf.Tensor4D {
+function applyColorMatrix(image: tf.Tensor4D, matrix: number[][]): tf.Tensor4D {
   return tf.tidy(() => {
     const [batch, height, width] = image.shape;
     return tf.reshape(tf.matMul(tf.reshape(image, [-1, 3]), tf.tensor2d(matrix)), [batch, height, width, 3]) as tf.Tensor4D;
@@ -62,7 +62,7 @@ function applyColourMatrix(image: tf.Tensor4D, matrix: number[][]): tf.Tensor4D 
 
 /** The luminance channel (YIQ's Y), [1, h, w, 1]. */
 export function luminance(image: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.slice(applyColourMatrix(image, RGB_TO_YIQ), [0, 0, 0, 0], [-1, -1, -1, 1]));
+  return tf.tidy(() => tf.slice(applyColorMatrix(image, RGB_TO_YIQ), [0, 0, 0, 0], [-1, -1, -1, 1]));
 }
 
 /**
@@ -81,11 +81,11 @@ export function matchedLuminanceImage(image: tf.Tensor4D, reference: tf.Tensor4D
   });
 }
 
-/** `image`'s luminance with `colours`' chroma (YIQ's I and Q). */
-export function withColoursOf(image: tf.Tensor4D, colours: tf.Tensor4D): tf.Tensor4D {
+/** `image`'s luminance with `colors`' chroma (YIQ's I and Q). */
+export function withColorsOf(image: tf.Tensor4D, colors: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
-    const chroma = tf.slice(applyColourMatrix(colours, RGB_TO_YIQ), [0, 0, 0, 1], [-1, -1, -1, 2]);
+    const chroma = tf.slice(applyColorMatrix(colors, RGB_TO_YIQ), [0, 0, 0, 1], [-1, -1, -1, 2]);
     const yiq = tf.concat([luminance(image), chroma], 3) as tf.Tensor4D;
-    return tf.clipByValue(applyColourMatrix(yiq, YIQ_TO_RGB), 0, 1);
+    return tf.clipByValue(applyColorMatrix(yiq, YIQ_TO_RGB), 0, 1);
   });
 }

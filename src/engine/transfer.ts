@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { gramMatrix, gramMatrixGradient, meanSquaredError, totalVariation, totalVariationGradient } from './losses';
 import { createOptimizer, type Optimizer } from './optimizers';
 import { ParamError, type TransferParams } from './params';
-import { fitSize, fitToMaxDim, matchedLuminanceImage, resizeTo, rgbToTensor, tensorToRgb, withColoursOf } from './pixels';
+import { fitSize, fitToMaxDim, matchedLuminanceImage, resizeTo, rgbToTensor, tensorToRgb, withColorsOf } from './pixels';
 import type { Checkpoint, EpochEvent, LayerLosses, Losses, RgbImage, TransferEvent } from './types';
 import type { Features, Vgg19 } from './vgg19';
 
@@ -380,7 +380,7 @@ function epochEvent(
   let event!: EpochEvent;
   tf.tidy(() => {
     const terms = objective.losses(image, targets);
-    const shown = preserveColors ? withColoursOf(image, targets.content) : image;
+    const shown = preserveColors ? withColorsOf(image, targets.content) : image;
     event = {
       kind: 'epoch',
       ...position,

@@ -35,7 +35,7 @@ function pixelAt(image: { width: number; data: Uint8Array }, x: number, y: numbe
   return [...image.data.subarray(at, at + 3)];
 }
 
-function assertColourNear(actual: number[], expected: number[], tolerance: number, where: string) {
+function assertColorNear(actual: number[], expected: number[], tolerance: number, where: string) {
   const off = actual.some((value, i) => Math.abs(value - expected[i]) > tolerance);
   assert.ok(!off, `${where}: got [${actual}], expected about [${expected}]`);
 }
@@ -62,7 +62,7 @@ describe('decodeImage', () => {
     assert.equal(image.data.length, 9);
     assert.deepEqual(pixelAt(image, 0, 0), [255, 0, 0]);
     assert.deepEqual(pixelAt(image, 1, 0), [255, 255, 255]);
-    assertColourNear(pixelAt(image, 2, 0), [255, 127, 127], 1, 'half-transparent red on white');
+    assertColorNear(pixelAt(image, 2, 0), [255, 127, 127], 1, 'half-transparent red on white');
   });
 
   it('turns 16-bit greyscale into 8-bit RGB', async () => {
@@ -91,9 +91,9 @@ describe('decodeImage', () => {
     const image = await decodeImage(jpeg);
     assert.equal(image.width, 8);
     assert.equal(image.height, 16);
-    assertColourNear(pixelAt(image, 6, 2), [255, 0, 0], 40, 'top right');
-    assertColourNear(pixelAt(image, 1, 2), [0, 0, 255], 40, 'top left');
-    assertColourNear(pixelAt(image, 6, 13), [0, 0, 255], 40, 'bottom right');
+    assertColorNear(pixelAt(image, 6, 2), [255, 0, 0], 40, 'top right');
+    assertColorNear(pixelAt(image, 1, 2), [0, 0, 255], 40, 'top left');
+    assertColorNear(pixelAt(image, 6, 13), [0, 0, 255], 40, 'bottom right');
   });
 
   it('decodes a lossless WebP exactly', async () => {
