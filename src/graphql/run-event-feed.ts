@@ -1,7 +1,6 @@
 import type { Caller } from '../auth/caller.js';
-import { isTerminal } from '../runs/lifecycle.js';
 import type { RunService } from '../runs/run-service.js';
-import type { RunEvent as BusEvent, RunRecord } from '../runs/types.js';
+import { isTerminal, type RunEvent as BusEvent, type RunRecord } from '../runs/types.js';
 import { EventChannel } from './event-channel.js';
 import { NotFoundError } from './errors.js';
 import type { RunsApi } from './runs-api.js';

@@ -1,10 +1,8 @@
 import type { Losses } from '../engine/types.js';
-import type { RunRecord, RunStatus } from '../runs/types.js';
+import { isTerminal, type RunRecord } from '../runs/types.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { silentLogger, type Logger } from './logger.js';
 import { ServiceMetrics } from './metrics.js';
-
-const TERMINAL: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELED'];
 
 /** What the engine threads of this process have said, for readiness. */
 export type EngineState =
@@ -66,7 +64,7 @@ export class Telemetry {
     if (status === 'RUNNING' && run.startedAt) {
       this.metrics.queueWait.observe(Math.max(0, run.startedAt.getTime() - run.createdAt.getTime()) / 1000);
     }
-    if (TERMINAL.includes(status) && run.startedAt && run.finishedAt) {
+    if (isTerminal(status) && run.startedAt && run.finishedAt) {
       this.metrics.runDuration.observe({ status }, Math.max(0, run.finishedAt.getTime() - run.startedAt.getTime()) / 1000);
     }
     const fields = {

@@ -3,7 +3,8 @@ import type { Logger } from '../observability/logger.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { RunService } from '../runs/run-service.js';
 import type { Database } from '../storage/database.js';
-import type { PrismaClient } from '../storage/generated/client.js';
+import { FINAL_STATUSES } from '../runs/types.js';
+import { Prisma, type PrismaClient } from '../storage/generated/client.js';
 import { deleteUnusedImages, UNUSED_IMAGE } from '../storage/images.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -11,8 +12,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_LOCK = 72707370;
 /** Rows handled per query, so that a first sweep over a large history does not hold one huge transaction. */
 const BATCH = 100;
-/** Only finished runs are ever touched: never a QUEUED or RUNNING one. */
-const FINISHED = ['SUCCEEDED', 'FAILED', 'CANCELED'] as const;
 
 /** Ages in days (fractions allowed); undefined turns that part off. All off by default. */
 export interface RetentionConfig {
@@ -48,6 +47,7 @@ function cutoff(now: Date, days: number | undefined): Date | undefined {
  * Removes what is older than the configured ages. Safe to run from several
  * processes at once: each step re-checks its conditions in the statement that
  * deletes, and deleting what another sweep already deleted is a no-op.
+ * Only runs in a final status are ever touched: never a QUEUED or RUNNING one.
  */
 export class RetentionService {
   private timer: NodeJS.Timeout | undefined;
@@ -125,7 +125,7 @@ export class RetentionService {
     let deleted = 0;
     for (;;) {
       const batch = await this.prisma.run.findMany({
-        where: { status: { in: [...FINISHED] }, finishedAt: { lt: before } },
+        where: { status: { in: [...FINAL_STATUSES] }, finishedAt: { lt: before } },
         orderBy: [{ finishedAt: 'asc' }, { id: 'asc' }],
         select: { id: true },
         take: BATCH,
@@ -155,7 +155,7 @@ export class RetentionService {
           WITH picked AS (
             SELECT e."runId", e.epoch, e."previewSha256"
             FROM run_epochs e JOIN runs r ON r.id = e."runId"
-            WHERE r.status IN ('SUCCEEDED', 'FAILED', 'CANCELED') AND r."finishedAt" < ${before}
+            WHERE r.status IN (${Prisma.join(FINAL_STATUSES)}) AND r."finishedAt" < ${before}
               AND e."previewSha256" IS NOT NULL AND e."previewSha256" IS DISTINCT FROM r."resultSha256"
             ORDER BY e."runId", e.epoch
             LIMIT ${BATCH * 10}

@@ -1,7 +1,6 @@
 import type { PrismaClient } from '../storage/generated/client.js';
-import { isTerminal } from './lifecycle.js';
 import { toEpochRecord } from './records.js';
-import type { RunEvent } from './types.js';
+import { isTerminal, type RunEvent } from './types.js';
 
 /**
  * A run's events numbered in (afterSeq, upToSeq], rebuilt from the stored

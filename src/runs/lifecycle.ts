@@ -6,7 +6,7 @@ import { storeImageIn } from '../storage/images.js';
 import { isNoMatch, isUniqueViolation, retryTransient } from '../storage/db-errors.js';
 import type { RunEventBus } from './events.js';
 import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
-import type { EpochRecord, RunRecord, RunStatus } from './types.js';
+import { FINAL_STATUSES, isTerminal, type EpochRecord, type RunRecord, type RunStatus, type UnfinishedStatus } from './types.js';
 
 /**
  * The state machine of a run and every write that changes what a run is:
@@ -25,20 +25,15 @@ import type { EpochRecord, RunRecord, RunStatus } from './types.js';
  * harmless, and a write that fails leaves nothing behind.
  */
 
-const TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
+/** The moves out of each unfinished status; none leads out of a final one (FINAL_STATUSES). */
+const TRANSITIONS: Readonly<Record<UnfinishedStatus, readonly RunStatus[]>> = {
   QUEUED: ['RUNNING', 'CANCELED'],
-  RUNNING: ['SUCCEEDED', 'FAILED', 'CANCELED'],
-  SUCCEEDED: [],
-  FAILED: [],
-  CANCELED: [],
+  // A running run may end in any of them.
+  RUNNING: FINAL_STATUSES,
 };
 
-export function isTerminal(status: RunStatus): boolean {
-  return TRANSITIONS[status].length === 0;
-}
-
 function statusesLeadingTo(to: RunStatus): RunStatus[] {
-  return (Object.keys(TRANSITIONS) as RunStatus[]).filter((from) => TRANSITIONS[from].includes(to));
+  return (Object.keys(TRANSITIONS) as UnfinishedStatus[]).filter((from) => TRANSITIONS[from].includes(to));
 }
 
 /** The guard of a worker's writes: the run's lease is still this worker's. */

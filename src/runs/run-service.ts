@@ -10,11 +10,11 @@ import type { Prisma, PrismaClient } from '../storage/generated/client.js';
 import { isMissingReference, isUniqueViolation, retryTransient } from '../storage/db-errors.js';
 import { deleteUnusedImages } from '../storage/images.js';
 import type { RunEventBus } from './events.js';
-import { isTerminal, type RunLifecycle } from './lifecycle.js';
+import type { RunLifecycle } from './lifecycle.js';
 import type { EngineProfile, EngineProfiles } from './engine-profiles.js';
 import { PresetCatalog, type PresetInfo } from './presets.js';
 import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
-import type { EpochRecord, RunRecord, RunStatus, StartRunInput } from './types.js';
+import { isTerminal, type EpochRecord, type RunRecord, type RunStatus, type StartRunInput } from './types.js';
 
 export interface RunPage {
   runs: RunRecord[];

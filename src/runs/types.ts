@@ -4,6 +4,24 @@ import type { RunStatus } from '../storage/generated/enums.js';
 
 export type { RunStatus };
 
+/**
+ * The statuses a run ends in: no move leads out of them (RunLifecycle), so
+ * nothing works on such a run again. Here, beside RunStatus, rather than with
+ * the state machine, so that the telemetry can tell them without importing it.
+ */
+export const FINAL_STATUSES = ['SUCCEEDED', 'FAILED', 'CANCELED'] as const satisfies readonly RunStatus[];
+
+/** Every other status: one added to the schema is unfinished (and needs its moves in RunLifecycle) until listed as final. */
+export type UnfinishedStatus = Exclude<RunStatus, (typeof FINAL_STATUSES)[number]>;
+
+/** The statuses of a run still waiting for a worker or optimised by one: the only ones a worker's lease counts in. */
+export const UNFINISHED_STATUSES = ['QUEUED', 'RUNNING'] as const satisfies readonly UnfinishedStatus[];
+
+/** Whether a run in `status` is finished for good. */
+export function isTerminal(status: RunStatus): boolean {
+  return (FINAL_STATUSES as readonly RunStatus[]).includes(status);
+}
+
 /** A run as the service hands it out. Image fields are SHA-256 ids of stored images. */
 export interface RunRecord {
   id: string;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { RunQueue } from '../queue/run-queue.js';
 import type { RunEventBus } from '../runs/events.js';
-import { isTerminal, type RunLifecycle } from '../runs/lifecycle.js';
+import type { RunLifecycle } from '../runs/lifecycle.js';
 import { RUN_INCLUDE, toRunRecord } from '../runs/records.js';
-import type { RunRecord } from '../runs/types.js';
+import { isTerminal, type RunRecord } from '../runs/types.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { readImageBytes } from '../storage/images.js';
 import { retryTransient } from '../storage/db-errors.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import type { PrismaClient } from '../storage/generated/client.js';
+import { UNFINISHED_STATUSES } from '../runs/types.js';
+import { Prisma, type PrismaClient } from '../storage/generated/client.js';
 
 export interface HandedBackRun {
   id: string;
@@ -36,7 +37,7 @@ export class RunLeases {
   async claim(runId: string, jobId: string): Promise<boolean> {
     const claimed = await this.prisma.$executeRaw`
       UPDATE runs SET "workerId" = ${this.workerId}, "leaseExpiresAt" = now() + make_interval(secs => ${this.leaseSeconds}::float8)
-      WHERE id = ${runId}::uuid AND "jobId" = ${jobId}::uuid AND status IN ('QUEUED', 'RUNNING')
+      WHERE id = ${runId}::uuid AND "jobId" = ${jobId}::uuid AND status IN (${Prisma.join(UNFINISHED_STATUSES)})
         AND ("workerId" IS NULL OR "workerId" = ${this.workerId} OR "leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now())`;
     return claimed === 1;
   }
@@ -45,7 +46,7 @@ export class RunLeases {
   async renew(): Promise<Set<string>> {
     const rows = await this.prisma.$queryRaw<{ id: string }[]>`
       UPDATE runs SET "leaseExpiresAt" = now() + make_interval(secs => ${this.leaseSeconds}::float8)
-      WHERE "workerId" = ${this.workerId} AND status IN ('QUEUED', 'RUNNING')
+      WHERE "workerId" = ${this.workerId} AND status IN (${Prisma.join(UNFINISHED_STATUSES)})
       RETURNING id::text`;
     return new Set(rows.map((row) => row.id));
   }
@@ -73,7 +74,7 @@ export class RunLeases {
   async expired(everyRun: boolean): Promise<HandedBackRun[]> {
     return this.prisma.$queryRaw<HandedBackRun[]>`
       UPDATE runs SET "workerId" = NULL, "leaseExpiresAt" = now() + make_interval(secs => ${this.leaseSeconds}::float8)
-      WHERE status IN ('QUEUED', 'RUNNING')
+      WHERE status IN (${Prisma.join(UNFINISHED_STATUSES)})
         AND ("leaseExpiresAt" < now() OR (status = 'RUNNING' AND "leaseExpiresAt" IS NULL)
              OR (${everyRun}::boolean AND ("workerId" IS NOT NULL OR status = 'RUNNING')))
       RETURNING id::text, "jobId"::text AS "jobId"`;
