@@ -1,8 +1,21 @@
 import type { Losses } from '../engine/types.js';
-import { isTerminal, type RunRecord } from '../runs/types.js';
+import type { RunStatus } from '../storage/generated/enums.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { silentLogger, type Logger } from './logger.js';
 import { ServiceMetrics } from './metrics.js';
+
+/** What the telemetry reads of a run whose status changed (a RunRecord of src/runs has it; observability sits below runs). */
+export interface RunStatusReport {
+  id: string;
+  status: RunStatus;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  currentEpoch: number;
+  params: { epochs: number };
+  backend: string | null;
+  error: string | null;
+}
 
 /** What the engine threads of this process have said, for readiness. */
 export type EngineState =
@@ -58,13 +71,14 @@ export class Telemetry {
   }
 
   /** A run entered `run.status` (the write is committed). */
-  runStatusChanged(run: RunRecord): void {
+  runStatusChanged(run: RunStatusReport): void {
     const { status } = run;
     this.metrics.statusChanges.inc({ status });
     if (status === 'RUNNING' && run.startedAt) {
       this.metrics.queueWait.observe(Math.max(0, run.startedAt.getTime() - run.createdAt.getTime()) / 1000);
     }
-    if (isTerminal(status) && run.startedAt && run.finishedAt) {
+    // Only a final status sets finishedAt.
+    if (run.startedAt && run.finishedAt) {
       this.metrics.runDuration.observe({ status }, Math.max(0, run.finishedAt.getTime() - run.startedAt.getTime()) / 1000);
     }
     const fields = {
