@@ -1,7 +1,7 @@
 import type { Logger } from '../observability/logger.js';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { RateLimitError } from '../auth/rate-limit.js';
-import { ParamError } from '../engine/params.js';
+import { ParamError } from '../engine/index.js';
 
 /** Something the client named by id does not exist: `extensions.code` NOT_FOUND. */
 export class NotFoundError extends Error {

@@ -1,6 +1,5 @@
 import { ownerScope, type Caller } from '../auth/caller.js';
-import { decodeImage, ImageError, probeImage } from '../engine/image.js';
-import { ParamError } from '../engine/params.js';
+import { ImageError, ParamError, decodeImage, probeImage } from '../engine/index.js';
 import { isMissingReference } from '../storage/db-errors.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { deleteUnusedImages, findImage, readImageChunks, storeImage, type StoredImage } from '../storage/images.js';

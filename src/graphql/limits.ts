@@ -1,4 +1,4 @@
-import { ParamError, type TransferParams } from '../engine/params.js';
+import { ParamError, type TransferParams } from '../engine/index.js';
 
 /** What one request may ask of this server; refused requests write nothing. */
 export interface ApiLimits {

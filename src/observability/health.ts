@@ -1,5 +1,5 @@
 import type { Role } from '../config.js';
-import { locateVgg19 } from '../engine/weights/locate.js';
+import { locateVgg19 } from '../engine/index.js';
 import type { SqlSession } from '../storage/sql-session.js';
 import { readMigrations } from '../storage/migrations.js';
 import { withTimeout } from './metrics.js';

@@ -1,4 +1,4 @@
-import type { Losses } from '../engine/types.js';
+import type { Losses } from '../engine/index.js';
 import type { RunStatus } from '../storage/generated/enums.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { silentLogger, type Logger } from './logger.js';

@@ -1,8 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { listFastStylePresets, locateFastStyleModels, type FastStylePreset } from '../engine/fast-style/locate.js';
-import { probeImage } from '../engine/image.js';
-import { ParamError } from '../engine/params.js';
-import { WeightsNotFoundError } from '../engine/weights/locate.js';
+import { ParamError, WeightsNotFoundError, listFastStylePresets, locateFastStyleModels, probeImage, type FastStylePreset } from '../engine/index.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { storeImage, type ImageInfo, type StoredImage } from '../storage/images.js';
 

@@ -1,5 +1,4 @@
-import type { TransferParams } from '../engine/params.js';
-import type { LayerLosses, Losses } from '../engine/types.js';
+import type { LayerLosses, Losses, TransferParams } from '../engine/index.js';
 import type { RunStatus } from '../storage/generated/enums.js';
 
 export type { RunStatus };

@@ -1,5 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { TransferParams } from '../../engine/params.js';
+import type { TransferParams } from '../../engine/index.js';
 import type { RunRecord } from '../../runs/types.js';
 import type { StoredImage } from '../../storage/images.js';
 import type { ApiContext } from '../context.js';
