@@ -1,9 +1,9 @@
 import type { Caller } from '../auth/caller.js';
 import type { RunService } from '../runs/run-service.js';
 import type { PrismaClient } from '../storage/generated/client.js';
-import { ImageLibrary } from './image-library.js';
+import { ImageLibrary } from '../images/image-library.js';
 import type { FeedOptions } from './run-event-feed.js';
-import type { ApiLimits } from './limits.js';
+import type { ApiLimits } from '../runs/limits.js';
 import { RunsApi } from './runs-api.js';
 import { ServiceStatus } from './service-status.js';
 

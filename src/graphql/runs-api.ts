@@ -4,9 +4,9 @@ import { RateLimitError } from '../auth/rate-limit.js';
 import type { RunEstimate, RunService } from '../runs/run-service.js';
 import type { EpochRecord, RunRecord, RunStatus } from '../runs/types.js';
 import { NotFoundError } from './errors.js';
-import type { ImageLibrary } from './image-library.js';
-import { checkRunLimits, type ApiLimits } from './limits.js';
-import { SharedResults } from './shared-results.js';
+import type { ImageLibrary } from '../images/image-library.js';
+import { checkRunLimits, type ApiLimits } from '../runs/limits.js';
+import { SharedResults } from '../shared-results.js';
 import type { RunConnection } from './types/run-connection.js';
 import type { StartRunInput } from './types/start-run-input.js';
 

@@ -3,7 +3,7 @@ import { engineMemoryBytes, largestSquareSize, locateVgg19, WeightsNotFoundError
 import type { EngineProfiles } from '../runs/engine-profiles.js';
 import type { EngineState } from '../observability/telemetry.js';
 import type { PrismaClient } from '../storage/generated/client.js';
-import type { ApiLimits } from './limits.js';
+import type { ApiLimits } from '../runs/limits.js';
 import type { ServiceInfo } from './types/service-info.js';
 
 const BACKENDS: BackendName[] = ['wasm', 'tensorflow', 'cpu'];

@@ -1,7 +1,7 @@
 import { resolveAuthPolicy, type AuthPolicy } from '../auth/policy.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitConfig } from '../auth/rate-limit.js';
 import { ConfigError, positiveInteger } from '../config.js';
-import { DEFAULT_API_LIMITS, type ApiLimits } from '../graphql/limits.js';
+import { DEFAULT_API_LIMITS, type ApiLimits } from '../runs/limits.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../graphql/query-limits.js';
 import type { FeedOptions } from '../graphql/run-event-feed.js';
 import { DEFAULT_ORIGIN_POLICY, type OriginPolicy } from './origin-guard.js';

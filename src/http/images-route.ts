@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Caller } from '../auth/caller.js';
-import type { ImageLibrary } from '../graphql/image-library.js';
+import type { ImageLibrary } from '../images/image-library.js';
 
 /** Until the response can take more, or the client is gone. */
 function drainedOrClosed(res: ServerResponse): Promise<void> {

@@ -9,7 +9,7 @@ import type { RunService } from '../runs/run-service.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { createApiServices } from '../graphql/context.js';
 import { apiErrorFormatter } from '../graphql/errors.js';
-import type { ApiLimits } from '../graphql/limits.js';
+import type { ApiLimits } from '../runs/limits.js';
 import { DEFAULT_QUERY_LIMITS, queryValidationRules } from '../graphql/query-limits.js';
 import { buildApiSchema } from '../graphql/schema.js';
 import { Admission, refusalHttpError } from './admission.js';

@@ -8,7 +8,7 @@ import { RateLimiter, RateLimitError } from '../../src/auth/rate-limit.js';
 import { ConfigError } from '../../src/config.js';
 import { loadApiConfig } from '../../src/http/config.js';
 import { startApiServer } from '../../src/http/server.js';
-import { DEFAULT_API_LIMITS } from '../../src/graphql/limits.js';
+import { DEFAULT_API_LIMITS } from '../../src/runs/limits.js';
 import { AuthApi } from '../helpers/auth-api.js';
 import { makePng } from '../helpers/images.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { DEFAULT_API_LIMITS } from '../../src/graphql/limits';
+import { DEFAULT_API_LIMITS } from '../../src/runs/limits';
 import { AuthApi } from '../helpers/auth-api';
 import { stylegraph } from '../helpers/cli-process';
 import { makePng } from '../helpers/images';

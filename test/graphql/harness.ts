@@ -3,7 +3,7 @@ import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Role } from '../../src/config.js';
-import { DEFAULT_API_LIMITS, type ApiLimits } from '../../src/graphql/limits.js';
+import { DEFAULT_API_LIMITS, type ApiLimits } from '../../src/runs/limits.js';
 import type { QueryLimits } from '../../src/graphql/query-limits.js';
 import type { OriginPolicy } from '../../src/http/origin-guard.js';
 import { startApiServer, type ApiServer } from '../../src/http/server.js';

@@ -4,7 +4,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { TokenStore } from '../../src/auth/tokens.js';
 import type { Role } from '../../src/config.js';
-import { DEFAULT_API_LIMITS } from '../../src/graphql/limits.js';
+import { DEFAULT_API_LIMITS } from '../../src/runs/limits.js';
 import type { ApiServerConfig } from '../../src/http/config.js';
 import { startApiServer, type ApiServer } from '../../src/http/server.js';
 import { startTestService, type TestService } from './service.js';

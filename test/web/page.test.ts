@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { DEFAULT_API_LIMITS } from '../../src/graphql/limits.js';
+import { DEFAULT_API_LIMITS } from '../../src/runs/limits.js';
 import { startApiServer, type ApiServer } from '../../src/http/server.js';
 import { WEB_ROOT } from '../../src/web/static.js';
 import { ARTIFACTS_DIR, browserMissing, launchBrowser, watchConsole, type TestBrowser } from '../helpers/browser.js';

@@ -3,8 +3,8 @@ import { ImageError, ParamError, decodeImage, probeImage } from '../engine/index
 import { isMissingReference } from '../storage/db-errors.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { deleteUnusedImages, findImage, readImageChunks, storeImage, type StoredImage } from '../storage/images.js';
-import type { ApiLimits } from './limits.js';
-import { SharedResults } from './shared-results.js';
+import type { ApiLimits } from '../runs/limits.js';
+import { SharedResults } from '../shared-results.js';
 import { Gate } from '../gate.js';
 
 const IMAGE_ID = /^[0-9a-f]{64}$/;
