@@ -142,6 +142,7 @@ function startRunInput(params: Partial<TransferParams>): Record<string, unknown>
     ...(params.init && { init: params.init.toUpperCase() }),
     ...(params.pooling && { pooling: params.pooling.toUpperCase() }),
     ...(params.optimizer && { optimizer: params.optimizer.toUpperCase() }),
+    ...(params.mode && { mode: params.mode.toUpperCase().replace(/-/g, '_') }),
   };
 }
 

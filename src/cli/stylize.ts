@@ -1,7 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  decodeImage, encodePng, initBackend, loadVgg19, locateVgg19, ParamError, resolveParams, stylize, type TransferParams,
+  decodeImage, encodePng, initBackend, isFastMode, listFastStylePresets, loadFastStyleNetwork, loadVgg19, locateFastStyleModels, locateVgg19,
+  paint, ParamError, resolveParams, type RgbImage, type TransferParams,
 } from '../engine';
 import { engineThreads } from '../config';
 import { command, UsageError, type CommandLine } from './args';
@@ -10,6 +11,7 @@ import { runOnServer } from './remote-run';
 import type { EpochReport, RunReport } from './run-report';
 
 export const STYLIZE_USAGE = `Usage: stylegraph stylize <content> <style> [<style>...] -o out.png [options]
+       stylegraph stylize <content> --mode fast --preset NAME -o out.png
 
   -o, --output FILE        where to write the result (PNG)
   --max-dim N              longer image side in pixels (512)
@@ -27,6 +29,11 @@ export const STYLIZE_USAGE = `Usage: stylegraph stylize <content> <style> [<styl
   --preserve-colors        keep the content's colours (luminance-only transfer)
   --multiscale N           optimise at N sizes, doubling up to max-dim (1)
   --pooling max|avg        VGG19 pooling (max)
+  --mode optimize|fast|fast-then-optimize
+                           optimise (Gatys et al.), one pass of a trained network,
+                           or optimise from that pass (optimize)
+  --preset NAME            the trained network of the fast modes (e.g. wave); its
+                           painting is the style, so no style images are given
   --save-every N           also write the image every N epochs (out-epochN.png)
   --json                   one JSON object per epoch on stdout, nothing else
   --server URL             run on a stylegraph server (e.g. http://127.0.0.1:4000)
@@ -35,7 +42,8 @@ export const STYLIZE_USAGE = `Usage: stylegraph stylize <content> <style> [<styl
                            (STYLEGRAPH_AUTH=required); default: STYLEGRAPH_TOKEN
 Weights: STYLEGRAPH_VGG19 (tfjs layers-model dir or Keras .h5) or the cache
 (stylegraph weights fetch). Backend: STYLEGRAPH_BACKEND=tensorflow|wasm|cpu;
-STYLEGRAPH_THREADS threads on the CPU (every core).`;
+STYLEGRAPH_THREADS threads on the CPU (every core). Fast-style networks:
+STYLEGRAPH_FAST_STYLE_MODELS.`;
 
 /** Command-line flag -> parameter, so that errors name the flag the user typed. */
 const NUMERIC_FLAGS: Record<string, keyof TransferParams> = {
@@ -55,7 +63,7 @@ const NUMERIC_FLAGS: Record<string, keyof TransferParams> = {
 function flagOf(field: string): string {
   const root = field.split(/[.[]/)[0];
   const flag = Object.entries(NUMERIC_FLAGS).find(([, param]) => param === root)?.[0]
-    ?? { init: 'init', styleBlend: 'style-blend', preserveColors: 'preserve-colors', pooling: 'pooling', optimizer: 'optimizer' }[root];
+    ?? { init: 'init', styleBlend: 'style-blend', preserveColors: 'preserve-colors', pooling: 'pooling', optimizer: 'optimizer', mode: 'mode', preset: 'preset' }[root];
   return flag ? `--${flag}` : field;
 }
 
@@ -73,6 +81,8 @@ const OPTIONS = {
   'preserve-colors': { type: 'boolean' },
   pooling: { type: 'string' },
   optimizer: { type: 'string' },
+  mode: { type: 'string' },
+  preset: { type: 'string' },
   'save-every': { type: 'string' },
   json: { type: 'boolean' },
   server: { type: 'string' },
@@ -81,7 +91,9 @@ const OPTIONS = {
 
 function toCommandLine({ values, positionals }: CommandLine<typeof OPTIONS>) {
   const [content, ...styles] = positionals;
-  if (!content || styles.length === 0) throw new UsageError('needs a content image and at least one style image');
+  const fast = values.mode !== undefined && isFastMode(values.mode as TransferParams['mode']);
+  if (!content || (styles.length === 0 && !fast)) throw new UsageError('needs a content image and at least one style image');
+  if (fast && styles.length > 0) throw new UsageError(`style images are left out in --mode ${values.mode}: the preset's painting is the style`);
   if (!values.output) throw new UsageError('needs -o/--output FILE');
 
   const partial: Partial<TransferParams> = {};
@@ -92,6 +104,8 @@ function toCommandLine({ values, positionals }: CommandLine<typeof OPTIONS>) {
   if (values.init !== undefined) partial.init = values.init as TransferParams['init'];
   if (values.pooling !== undefined) partial.pooling = values.pooling as TransferParams['pooling'];
   if (values.optimizer !== undefined) partial.optimizer = values.optimizer as TransferParams['optimizer'];
+  if (values.mode !== undefined) partial.mode = values.mode as TransferParams['mode'];
+  if (values.preset !== undefined) partial.preset = values.preset;
   if (values['preserve-colors']) partial.preserveColors = true;
   if (values['style-blend'] !== undefined) {
     partial.styleBlend = String(values['style-blend']).split(',').map((w) => parseNumber('style-blend', w));
@@ -124,18 +138,36 @@ function formatLoss(value: number): string {
   return value.toExponential(3);
 }
 
+/**
+ * The style of a fast mode: the painting the preset's network was trained on,
+ * as the server takes it (none in mode fast when the network comes without it).
+ */
+async function presetPainting(params: TransferParams): Promise<RgbImage[]> {
+  const folder = locateFastStyleModels();
+  const presets = await listFastStylePresets(folder);
+  const preset = presets.find((candidate) => candidate.name === params.preset);
+  if (!preset) throw new ParamError('preset', `no fast-style network "${params.preset}" in ${folder}; there are: ${presets.map((p) => p.name).join(', ')}`);
+  try {
+    return [await readImage(preset.stylePath)];
+  } catch {
+    if (params.mode === 'fast') return [];
+    throw new ParamError('preset', `the network "${preset.name}" comes without its painting (style.jpg), which mode ${params.mode} optimises towards`);
+  }
+}
+
 /** Runs the transfer in this process, on the engine. */
 async function* runHere(line: StylizeCommandLine, params: TransferParams): AsyncGenerator<RunReport> {
   const source = locateVgg19();
   const [backend, content, styles] = await Promise.all([
     initBackend({ threads: engineThreads(process.env, 1) }),
     readImage(line.content),
-    Promise.all(line.styles.map(readImage)),
+    isFastMode(params.mode) ? presetPainting(params) : Promise.all(line.styles.map(readImage)),
   ]);
   const vgg = await loadVgg19(source);
   console.error(`stylegraph: backend ${backend.backend} on ${backend.device}; VGG19 from ${source.path}`);
   try {
-    for await (const event of stylize(vgg, { content, styles, params })) {
+    const network = (preset: string) => loadFastStyleNetwork(path.join(locateFastStyleModels(), preset));
+    for await (const event of paint(vgg, { content, styles, params, network })) {
       if (event.kind === 'step') {
         yield { kind: 'step', step: { step: event.step, totalSteps: event.totalSteps, loss: event.losses.total } };
       } else {

@@ -3,7 +3,7 @@ import { gramMatrix, gramMatrixGradient, meanSquaredError, totalVariation, total
 import { createOptimizer, type Optimizer } from './optimizers';
 import { ParamError, type TransferParams } from './params';
 import { fitSize, fitToMaxDim, matchedLuminanceImage, resizeTo, rgbToTensor, tensorToRgb, withColorsOf } from './pixels';
-import type { Checkpoint, EpochEvent, LayerLosses, Losses, RgbImage, TransferEvent } from './types';
+import type { Checkpoint, EpochEvent, LayerLosses, Losses, OptimizationEvent, RgbImage } from './types';
 import type { Features, Vgg19 } from './vgg19';
 
 export interface StylizeInput {
@@ -284,7 +284,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * the image as it then stands, the image itself and a checkpoint to resume
  * from. All tensors it makes are released when it ends, however it ends.
  */
-export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<TransferEvent> {
+export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<OptimizationEvent> {
   const { params, resume, signal } = input;
   if (input.styles.length === 0) throw new ParamError('styles', 'needs at least one style image');
   if (params.mode === 'fast') throw new ParamError('mode', 'fast is one pass of a network (fastTransfer), not an optimisation');
@@ -374,10 +374,10 @@ function epochEvent(
   optimizer: Optimizer,
   targets: Targets,
   at: Omit<EpochEvent, 'kind' | 'losses' | 'layers' | 'image' | 'checkpoint'> & { scale: number; preserveColors: boolean },
-): EpochEvent {
+): EpochEvent & { checkpoint: Checkpoint } {
   const { scale, preserveColors, ...position } = at;
   // Tensors stay inside the tidy; only plain data leaves it.
-  let event!: EpochEvent;
+  let event!: EpochEvent & { checkpoint: Checkpoint };
   tf.tidy(() => {
     const terms = objective.losses(image, targets);
     const shown = preserveColors ? withColorsOf(image, targets.content) : image;

@@ -68,7 +68,11 @@ export interface EpochEvent {
   /** Estimated time to the end at the pace measured so far. */
   etaMs: number;
   image: RgbImage;
-  checkpoint: Checkpoint;
+  /** What to resume from; null in mode 'fast', which has nothing to resume. */
+  checkpoint: Checkpoint | null;
 }
 
 export type TransferEvent = StepEvent | EpochEvent;
+
+/** The optimisation's events: each epoch can be resumed from. */
+export type OptimizationEvent = StepEvent | (EpochEvent & { checkpoint: Checkpoint });

@@ -7,8 +7,9 @@ import { memory } from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  decodeImage, encodePng, fastStylizeContent, fastTransfer, initBackend, loadFastStyleNetwork, loadVgg19,
-  largestFittingMaxDim, listFastStylePresets, locateFastStyleModels, measureEngineSpeed, optimizerStateArrays, stylize, WasmMemoryError, type Checkpoint, type TransferParams, type FastStyleNetwork, type LayerLosses, type Losses, type RgbImage, type Vgg19,
+  decodeImage, encodePng, initBackend, loadFastStyleNetwork, loadVgg19, largestFittingMaxDim, listFastStylePresets, locateFastStyleModels,
+  measureEngineSpeed, optimizerStateArrays, paint, WasmMemoryError, type Checkpoint, type EpochEvent, type FastStyleNetwork, type RgbImage,
+  type TransferParams, type Vgg19,
 } from '../engine/index.js';
 import type { EngineJob, EngineThreadData, FromEngine, ToEngine } from './engine-protocol.js';
 
@@ -42,9 +43,7 @@ function checkpointBuffers(checkpoint: Checkpoint): ArrayBuffer[] {
   return [checkpoint.image, ...optimizerStateArrays(checkpoint.optimizer)].map((array) => array.buffer as ArrayBuffer);
 }
 
-async function postEpoch(epoch: {
-  epoch: number; step: number; losses: Losses; layers: LayerLosses; elapsedMs: number; image: RgbImage; checkpoint: Checkpoint | null;
-}): Promise<void> {
+async function postEpoch(epoch: EpochEvent): Promise<void> {
   const png = new Uint8Array(await encodePng(epoch.image));
   const { checkpoint } = epoch;
   const buffers = checkpoint ? checkpointBuffers(checkpoint) : [];
@@ -102,32 +101,19 @@ async function runJob(vgg: Vgg19, job: EngineJob, signal: AbortSignal): Promise<
 }
 
 async function runDecoded(vgg: Vgg19, job: EngineJob, content: RgbImage, styles: RgbImage[], signal: AbortSignal): Promise<void> {
-  const { params } = job;
-  if (params.mode === 'fast') {
-    // One pass, one epoch, no checkpoint (a FAST job is not resumed: its worker finds its epoch stored).
-    if (job.resume || signal.aborted) return;
-    const result = fastTransfer(vgg, await fastStyleNetwork(params.preset!), { content, styles, params });
-    await postEpoch({ epoch: 1, step: 0, ...result, checkpoint: null });
-    return;
-  }
-  // FAST_THEN_OPTIMIZE starts from the network's result; resumed, from its checkpoint.
-  const started = performance.now();
-  const initImage = params.mode === 'fast-then-optimize' && !job.resume
-    ? fastStylizeContent(await fastStyleNetwork(params.preset!), content, params.maxDim)
-    : undefined;
-  const fastMs = performance.now() - started;
   let mark: number | undefined;
   // Sent on any abort; the worker keeps it when it is shutting down (to lose none of the epoch's steps).
   const onAbortCheckpoint = (checkpoint: Checkpoint) =>
     post({ type: 'aborted', checkpoint }, [...new Set(checkpointBuffers(checkpoint))]);
-  for await (const event of stylize(vgg, { content, styles, params, resume: job.resume, signal, initImage, onAbortCheckpoint })) {
+  const input = { content, styles, params: job.params, resume: job.resume, signal, onAbortCheckpoint, network: fastStyleNetwork };
+  for await (const event of paint(vgg, input)) {
     if (event.kind !== 'epoch') {
       const now = performance.now();
       if (mark !== undefined) stepMs.push(now - mark);
       mark = now;
       continue;
     }
-    await postEpoch({ ...event, elapsedMs: fastMs + event.elapsedMs });
+    await postEpoch(event);
     postStats();
     mark = performance.now(); // the epoch's preview is not the next step's time
   }

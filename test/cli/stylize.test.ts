@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { TestApi } from '../graphql/harness';
 import { stylegraph } from '../helpers/cli-process';
-import { sharedImagePath } from '../helpers/shared-data';
+import { FAST_STYLE_MODELS, sharedImagePath } from '../helpers/shared-data';
 
 describe('stylegraph stylize', () => {
   let dir: string;
@@ -36,6 +36,26 @@ describe('stylegraph stylize', () => {
     const written = await sharp(await readFile(output)).metadata();
     assert.deepEqual([written.format, written.width, written.height], ['png', 32, 24]);
     assert.equal((await sharp(path.join(dir, 'out-epoch2.png')).metadata()).width, 32);
+  });
+
+  it('paints in the fast modes with a preset\'s network, its painting the style', async () => {
+    const env = { STYLEGRAPH_FAST_STYLE_MODELS: FAST_STYLE_MODELS };
+    const fast = await stylegraph(['stylize', content, '--mode', 'fast', '--preset', 'wave', '-o', path.join(dir, 'fast.png'), '--max-dim', '32', '--json'], env);
+    assert.equal(fast.code, 0, fast.stderr);
+    const [epoch] = fast.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual([epoch.epoch, epoch.step, epoch.width, epoch.height], [1, 0, 32, 24]);
+    assert.ok(epoch.style > 0, 'losses measured against the preset\'s painting');
+    const then = await stylegraph(['stylize', content, '--mode', 'fast-then-optimize', '--preset', 'wave', '-o', path.join(dir, 'then.png'),
+      '--max-dim', '32', '--epochs', '2', '--steps-per-epoch', '2', '--json'], env);
+    assert.equal(then.code, 0, then.stderr);
+    assert.deepEqual(then.stdout.trim().split('\n').map((line) => JSON.parse(line).step), [2, 4]);
+    assert.deepEqual((await sharp(await readFile(path.join(dir, 'then.png'))).metadata()).width, 32);
+    const unknown = await stylegraph(['stylize', content, '--mode', 'fast', '--preset', 'nope', '-o', path.join(dir, 'x.png')], env);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /--preset: no fast-style network "nope" in .*; there are: .*wave/);
+    const withStyle = await stylegraph(['stylize', content, style, '--mode', 'fast', '--preset', 'wave', '-o', path.join(dir, 'x.png')], env);
+    assert.equal(withStyle.code, 2);
+    assert.match(withStyle.stderr, /style images are left out in --mode fast/);
   });
 
   it('names the flag of a bad parameter and exits 2 without running', async () => {

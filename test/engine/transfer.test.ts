@@ -3,19 +3,19 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
   initBackend, loadVgg19, resolveParams, stylize,
-  type Checkpoint, type EpochEvent, type RgbImage, type StylizeInput, type TransferEvent, type Vgg19,
+  type Checkpoint, type OptimizationEvent, type RgbImage, type StylizeInput, type Vgg19,
 } from '../../src/engine';
 import { StyleObjective } from '../../src/engine/transfer';
 import { readSharedImage, sharedVgg19, VGG19_PATH } from '../helpers/shared-data';
 import { referenceTutorialRun } from './reference-tutorial';
 
-async function collect(vgg: Vgg19, input: StylizeInput): Promise<TransferEvent[]> {
-  const events: TransferEvent[] = [];
+async function collect(vgg: Vgg19, input: StylizeInput): Promise<OptimizationEvent[]> {
+  const events: OptimizationEvent[] = [];
   for await (const event of stylize(vgg, input)) events.push(event);
   return events;
 }
 
-const epochsOf = (events: TransferEvent[]) => events.filter((e): e is EpochEvent => e.kind === 'epoch');
+const epochsOf = (events: OptimizationEvent[]) => events.filter((e): e is Extract<OptimizationEvent, { kind: 'epoch' }> => e.kind === 'epoch');
 
 function assertRelativelyClose(actual: number, expected: number, tolerance: number, what: string) {
   const relative = Math.abs(actual - expected) / Math.abs(expected);
