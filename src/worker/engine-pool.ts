@@ -15,6 +15,8 @@ export class EnginePool {
   /** A thread started with no run waiting for it (the warm-up, a replacement); runs wait for it before asking for one more. */
   private warmingUp: Promise<void> | undefined;
   private draining = false;
+  /** Threads starting, for whatever reason: close waits for them, as each still writes its measured speed to the database. */
+  private readonly starting = new Set<Promise<unknown>>();
 
   /** `threads`: what each thread's backend computes with on the CPU. */
   constructor(
@@ -88,10 +90,18 @@ export class EnginePool {
   /** After `drain`, once the runs have given their threads back: ends the idle threads, and one still starting as soon as it is ready. */
   async close(): Promise<void> {
     await this.warmingUp;
+    await Promise.allSettled([...this.starting]);
     await Promise.all(this.idle.splice(0).map((engine) => engine.terminate()));
   }
 
-  private async start(): Promise<EngineClient> {
+  private start(): Promise<EngineClient> {
+    const starting = this.startThread();
+    this.starting.add(starting);
+    void starting.finally(() => this.starting.delete(starting)).catch(() => undefined);
+    return starting;
+  }
+
+  private async startThread(): Promise<EngineClient> {
     const { telemetry } = this;
     try {
       const started = await EngineClient.start(this.threads, {
