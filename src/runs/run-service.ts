@@ -134,7 +134,7 @@ export class RunService {
       await this.checkImages(input, params);
       row = await create();
     }
-    // Queued after the row is committed; a crash in between is mended when a worker starts (OptimisationWorker.recover).
+    // Queued after the row is committed; a crash in between is mended when a worker starts (OptimizationWorker.recover).
     await this.queue.enqueue(row.jobId, row.id);
     const run = toRunRecord(row);
     this.events.publish({ type: 'status', runId: run.id, seq: run.eventSeq, status: run.status, error: null, at: run.createdAt });

@@ -9,7 +9,7 @@
  * SIGTERM stops the service: { stopped }.
  */
 import readline from 'node:readline';
-import { startService } from '../../src/cli/serve.js';
+import { startService } from '../../src/service.js';
 import { loadConfig, type Role } from '../../src/config.js';
 import { storeImage } from '../../src/storage/images.js';
 import { makePng } from './images.js';

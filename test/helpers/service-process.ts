@@ -4,7 +4,7 @@
  * stored yet it starts one (params as JSON in argv[2]); then it prints the
  * run's state and events as JSON lines and exits once the run is finished.
  */
-import { startService } from '../../src/cli/serve.js';
+import { startService } from '../../src/service.js';
 import { loadConfig } from '../../src/config.js';
 import { storeImage } from '../../src/storage/images.js';
 import { makePng } from './images.js';

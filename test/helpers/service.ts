@@ -1,4 +1,4 @@
-import { startService, type Service } from '../../src/cli/serve.js';
+import { startService, type Service } from '../../src/service.js';
 import { engineThreads, type Config, type Role } from '../../src/config.js';
 import type { RunEvent } from '../../src/runs/types.js';
 import { storeImage } from '../../src/storage/images.js';

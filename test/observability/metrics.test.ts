@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { startService, type Service } from '../../src/cli/serve.js';
+import { startService, type Service } from '../../src/service.js';
 import { DEFAULT_API_LIMITS } from '../../src/runs/limits.js';
 import { startApiServer, type ApiServer } from '../../src/http/server.js';
 import { freshDatabase, type TestDatabase } from '../helpers/databases.js';

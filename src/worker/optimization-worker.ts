@@ -1,4 +1,5 @@
 import { estimateRunTime } from '../engine/index.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { RunQueue } from '../queue/run-queue.js';
 import type { EngineProfiles } from '../runs/engine-profiles.js';
 import type { RunEventBus } from '../runs/events.js';
@@ -43,7 +44,7 @@ function reasonOf(err: unknown): string {
  * run's row says who owns it, so a job handed out twice, or a job of a run
  * another worker took over, finds the run claimed and does nothing.
  */
-export class OptimisationWorker {
+export class OptimizationWorker {
   /** Its reads of runs; the writes are the lifecycle's. */
   private readonly runs: RunRepository;
   private readonly engines: EnginePool;
@@ -60,10 +61,11 @@ export class OptimisationWorker {
     private readonly events: RunEventBus,
     private readonly leases: RunLeases,
     private readonly profiles: EngineProfiles,
+    private readonly telemetry: Telemetry,
     private readonly options: { concurrency: number; exclusive: boolean; engineThreads: number; warmUpEngine?: boolean },
   ) {
     this.runs = new RunRepository(prisma);
-    this.engines = new EnginePool(options.engineThreads, profiles, lifecycle.telemetry);
+    this.engines = new EnginePool(options.engineThreads, profiles, telemetry);
   }
 
   async start(): Promise<void> {
@@ -71,7 +73,7 @@ export class OptimisationWorker {
     if (this.options.warmUpEngine) this.engines.warmUp();
     await this.recover();
     await this.queue.work(this.options.concurrency, (job) => this.track(this.handle(job.jobId, job.runId)));
-    this.leases.startHeartbeat(this.queue, this.running, this.lifecycle.telemetry.logger);
+    this.leases.startHeartbeat(this.queue, this.running, this.telemetry.logger);
   }
 
   /** Stops taking runs, suspends the running ones (each stores the state it stopped at; their jobs are retried later). */
@@ -130,7 +132,7 @@ export class OptimisationWorker {
         return;
       }
       if (run.status === 'QUEUED' && !(await this.lifecycle.start(runId, engine, owner))) return;
-      await this.optimise(run, engine, controller);
+      await this.optimize(run, engine, controller);
     } catch (err) {
       // Its job goes back to the queue: let the next worker claim the run at once.
       if (err instanceof RunSuspended) await this.leases.release(runId);
@@ -142,7 +144,7 @@ export class OptimisationWorker {
     }
   }
 
-  private async optimise(run: RunRecord, engine: EngineClient, controller: AbortController): Promise<void> {
+  private async optimize(run: RunRecord, engine: EngineClient, controller: AbortController): Promise<void> {
     const owner = this.leases.workerId;
     // Read after the claim: a worker that held the run before can no longer add to it.
     const stored = await this.lifecycle.latestCheckpoint(run.id);
@@ -164,7 +166,7 @@ export class OptimisationWorker {
         if (!recorded) {
           controller.abort(NOT_RUNNING);
         } else {
-          this.lifecycle.telemetry.epochFinished({
+          this.telemetry.epochFinished({
             runId: run.id, epoch: epoch.epoch, epochs: run.params.epochs, step: epoch.step, losses: epoch.losses,
             elapsedMs: recorded.elapsedMs, epochMs, backend: engine.backend,
           });
@@ -179,7 +181,7 @@ export class OptimisationWorker {
         // The steps taken since the last epoch are kept: the next worker resumes from here.
         if (err.checkpoint) {
           await this.lifecycle.recordCheckpoint(run.id, err.checkpoint, owner).catch((failure: unknown) => {
-            this.lifecycle.telemetry.logger.error({ runId: run.id, err: failure }, 'storing the checkpoint of a suspended run failed; it resumes from its last epoch');
+            this.telemetry.logger.error({ runId: run.id, err: failure }, 'storing the checkpoint of a suspended run failed; it resumes from its last epoch');
           });
         }
         throw new RunSuspended(run.id);
@@ -200,6 +202,6 @@ export class OptimisationWorker {
     const sizes = await this.runs.inputSizes(run);
     const predicted = estimateRunTime(run.params, sizes.content, sizes.styles, engine.speed);
     await this.profiles.observed(engine.device, measuredMs, predicted.ms)
-      .catch((err: unknown) => this.lifecycle.telemetry.logger.error({ err, runId: run.id }, 'correcting the engine\'s measured speed failed'));
+      .catch((err: unknown) => this.telemetry.logger.error({ err, runId: run.id }, 'correcting the engine\'s measured speed failed'));
   }
 }
