@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   decodeImage, encodePng, initBackend, isFastMode, listFastStylePresets, loadFastStyleNetwork, loadVgg19, locateFastStyleModels, locateVgg19,
-  paint, ParamError, resolveParams, type RgbImage, type TransferParams,
+  paint, ParamError, presetStyles, resolveParams, type RgbImage, type TransferParams,
 } from '../engine';
 import { engineThreads } from '../config';
 import { command, UsageError, type CommandLine } from './args';
@@ -147,12 +148,8 @@ async function presetPainting(params: TransferParams): Promise<RgbImage[]> {
   const presets = await listFastStylePresets(folder);
   const preset = presets.find((candidate) => candidate.name === params.preset);
   if (!preset) throw new ParamError('preset', `no fast-style network "${params.preset}" in ${folder}; there are: ${presets.map((p) => p.name).join(', ')}`);
-  try {
-    return [await readImage(preset.stylePath)];
-  } catch {
-    if (params.mode === 'fast') return [];
-    throw new ParamError('preset', `the network "${preset.name}" comes without its painting (style.jpg), which mode ${params.mode} optimises towards`);
-  }
+  // Missing is the network's own choice; a painting that is there but unreadable is an error, as on the server.
+  return presetStyles(params, existsSync(preset.stylePath) ? await readImage(preset.stylePath) : null);
 }
 
 /** Runs the transfer in this process, on the engine. */

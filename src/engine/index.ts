@@ -10,7 +10,7 @@ export { listFastStylePresets, loadFastStyleNetwork, locateFastStyleModels, type
 export { fastStylizeContent, fastTransfer, type FastTransferInput, type FastTransferResult } from './fast-transfer';
 export { decodeImage, encodePng, probeImage, ImageError } from './image';
 export {
-  DEFAULT_LEARNING_RATE, DEFAULT_PARAMS, isFastMode, OPTIMIZERS, ParamError, resolveParams, RUN_MODES, VGG19_CONV_LAYERS,
+  DEFAULT_LEARNING_RATE, DEFAULT_PARAMS, isFastMode, OPTIMIZERS, ParamError, presetStyles, resolveParams, RUN_MODES, VGG19_CONV_LAYERS,
   type InitMode, type LayerWeight, type OptimizerName, type PartialParams, type Pooling, type RunMode, type TransferParams,
 } from './params';
 export { optimizerStateArrays } from './optimizers';

@@ -68,6 +68,17 @@ export interface TransferParams {
   preset: string | null;
 }
 
+/**
+ * The style images of a fast mode, given the preset's painting: the painting
+ * when there is one; none in mode 'fast' (its losses are then zero); in mode
+ * 'fast-then-optimize', which optimises towards it, a ParamError.
+ */
+export function presetStyles<T>(params: TransferParams, painting: T | null): T[] {
+  if (painting !== null) return [painting];
+  if (params.mode === 'fast') return [];
+  throw new ParamError('preset', `the network "${params.preset}" comes without its painting (style.jpg), which mode ${params.mode} optimises towards`);
+}
+
 /** Whether the mode starts from a fast-style network (and so needs a preset). */
 export function isFastMode(mode: RunMode): boolean {
   return mode !== 'optimize';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import {
-  checkImagesFit, checkMemoryFits, estimateRunTime, isFastMode, largestFittingMaxDim, ParamError, resolveParams, runMemory,
+  checkImagesFit, checkMemoryFits, estimateRunTime, isFastMode, largestFittingMaxDim, ParamError, presetStyles, resolveParams, runMemory,
   type BackendName, type ImageSize, type MemoryEstimate, type TransferParams,
 } from '../engine/index.js';
 import type { Telemetry } from '../observability/telemetry.js';
@@ -234,9 +234,7 @@ export class RunService {
       throw new ParamError('styleImages', `must be left out in mode ${params.mode}: the style is the painting of the preset's network`);
     }
     const preset = await this.presets.get(this.prisma, params.preset!);
-    if (preset.painting) return [preset.painting.sha256];
-    if (params.mode === 'fast') return [];
-    throw new ParamError('preset', `the network "${preset.name}" comes without its painting (style.jpg), which mode ${params.mode} optimises towards`);
+    return presetStyles(params, preset.painting?.sha256 ?? null);
   }
 
   /**
