@@ -33,7 +33,7 @@ export function createApiServices(
   const images = new ImageLibrary(service.db.prisma, limits);
   return {
     runService: service.runs,
-    runs: new RunsApi(service.runs, limits, images, options.maxQueuedRuns),
+    runs: new RunsApi(service.runs.withRules({ limits, maxQueuedRuns: options.maxQueuedRuns ?? Infinity }), images),
     images,
     status: new ServiceStatus(service.db.prisma, limits, service.runs.profiles, () => service.runs.telemetry.engine),
   };

@@ -1,17 +1,14 @@
-import { isFastMode, ParamError, resolveParams, type PartialParams, type RunMode, type TransferParams } from '../engine/index.js';
+import { isFastMode, ParamError, type PartialParams, type RunMode, type TransferParams } from '../engine/index.js';
 import { ownerScope, type Caller } from '../auth/caller.js';
-import { RateLimitError } from '../auth/rate-limit.js';
 import type { RunEstimate, RunService } from '../runs/run-service.js';
-import type { EpochRecord, RunRecord, RunStatus } from '../runs/types.js';
+import type { EpochRecord, RunRecord, RunStatus, StartRunInput as RunServiceInput } from '../runs/types.js';
 import { NotFoundError } from './errors.js';
 import type { ImageLibrary } from '../images/image-library.js';
-import { checkRunLimits, type ApiLimits } from '../runs/limits.js';
 import { SharedResults } from '../shared-results.js';
 import type { RunConnection } from './types/run-connection.js';
 import type { StartRunInput } from './types/start-run-input.js';
 
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MAX_IDEMPOTENCY_KEY = 200;
 
 /** A run's cursor: opaque to clients (Relay), so that what it holds may change without breaking them. */
 function runCursor(runId: string): string {
@@ -48,22 +45,15 @@ async function withApiFields<T>(call: () => Promise<T>): Promise<T> {
 
 /**
  * What the API asks of the run service, in the API's terms: ids that may be
- * malformed, clones with overrides, the server's limits, NOT_FOUND errors and
- * cursor pages.
+ * malformed, clones with overrides, the API's field names, NOT_FOUND errors
+ * and cursor pages. The rules a run is checked against live in the run service.
  */
 export class RunsApi {
   /** A run's epochs at one event sequence number: read once for every subscriber and alias that asks. */
   private readonly epochsAt = new SharedResults<EpochRecord[]>(5_000);
-  /** Starts per owner, one at a time, so that the queued-runs limit holds under concurrent requests. */
-  private readonly starting = new Map<string, Promise<unknown>>();
 
-  constructor(
-    private readonly runs: RunService,
-    private readonly limits: ApiLimits,
-    private readonly images?: ImageLibrary,
-    /** Unfinished (QUEUED or RUNNING) runs one owner may have; callers without an owner (auth off) are not limited. */
-    private readonly maxQueuedRuns = Infinity,
-  ) {}
+  /** `runs` holds the runs it starts to this server's rules (RunService.withRules). */
+  constructor(private readonly runs: RunService, private readonly images?: ImageLibrary) {}
 
   /**
    * Null for an unknown or malformed id, and for another owner's run: its
@@ -79,28 +69,20 @@ export class RunsApi {
     return run;
   }
 
-  /** Validates everything (writing nothing when refused), then stores and queues the run, owned by the caller. */
+  /** Stores and queues the run the input asks for, owned by the caller (the run service checks it, writing nothing when refused). */
   async start(input: StartRunInput, caller: Caller): Promise<RunRecord> {
-    const owner = caller.ownerId;
-    if (owner === null || !Number.isFinite(this.maxQueuedRuns)) return this.startChecked(input, caller);
-    const previous = this.starting.get(owner) ?? Promise.resolve();
-    const result = previous.catch(() => undefined).then(() => this.startChecked(input, caller));
-    this.starting.set(owner, result);
-    try {
-      return await result;
-    } finally {
-      if (this.starting.get(owner) === result) this.starting.delete(owner);
-    }
+    const request = await this.runRequest(input, caller);
+    const { run } = await withApiFields(() => this.runs.startRun({ ...request, idempotencyKey: input.idempotencyKey }));
+    return run;
   }
 
   /** What startRun would take (time, memory, whether it fits), checked as startRun checks it; writes nothing. */
   async estimate(input: StartRunInput, caller: Caller): Promise<RunEstimate> {
-    const { contentImage, styleImages, params } = await this.resolveInput(input, caller);
-    return withApiFields(() => this.runs.estimateRun({ contentImage, styleImages, params, ownerId: caller.ownerId }));
+    return withApiFields(async () => this.runs.estimateRun(await this.runRequest(input, caller)));
   }
 
-  /** The run the input asks for, in the run service's terms: a clone's images and parameters filled in, limits and ownership checked. */
-  private async resolveInput(input: StartRunInput, caller: Caller): Promise<{ contentImage: string; styleImages: string[]; params: TransferParams }> {
+  /** The run the input asks for, in the run service's terms: a clone's images and parameters filled in. */
+  private async runRequest(input: StartRunInput, caller: Caller): Promise<RunServiceInput> {
     const base = input.cloneOf ? await this.find(input.cloneOf, caller) : null;
     if (input.cloneOf && !base) throw new ParamError('cloneOf', 'no run has this id');
     const contentImage = input.contentImageId ?? base?.contentImage;
@@ -108,42 +90,8 @@ export class RunsApi {
     const styleImages = input.styleImageIds ?? (isFastMode(modeOf(input, base)) ? [] : base?.styleImages);
     if (!contentImage) throw new ParamError('contentImageId', 'is required unless cloneOf is given');
     if (!styleImages) throw new ParamError('styleImageIds', 'is required unless cloneOf is given or mode is FAST or FAST_THEN_OPTIMIZE');
-    const params = resolveParams({ ...base?.params, ...parameterOverrides(input) });
-    checkRunLimits(params, styleImages.length, this.limits);
-    // Another owner's image is as unknown as one never stored (a clone's images are the caller's through the cloned run).
-    if (this.images && !caller.admin) {
-      const cloned = new Set(base ? [base.contentImage, ...base.styleImages] : []);
-      const own = (id: string) => cloned.has(id) ? Promise.resolve(true) : this.images!.visible(id, caller);
-      if (!(await own(contentImage))) throw new ParamError('contentImageId', 'no stored image has this id');
-      for (const [i, id] of styleImages.entries()) {
-        if (!(await own(id))) throw new ParamError(`styleImageIds[${i}]`, 'no stored image has this id');
-      }
-    }
-    return { contentImage, styleImages, params };
-  }
-
-  private async startChecked(input: StartRunInput, caller: Caller): Promise<RunRecord> {
-    if (input.idempotencyKey && input.idempotencyKey.length > MAX_IDEMPOTENCY_KEY) {
-      throw new ParamError('idempotencyKey', `must be at most ${MAX_IDEMPOTENCY_KEY} characters`);
-    }
-    const { contentImage, styleImages, params } = await this.resolveInput(input, caller);
-    // Idempotency keys are per owner: one owner's key never finds another's run.
-    const idempotencyKey = input.idempotencyKey && caller.ownerId !== null ? `${caller.ownerId}:${input.idempotencyKey}` : input.idempotencyKey;
-    if (caller.ownerId !== null && Number.isFinite(this.maxQueuedRuns)) {
-      const page = await this.runs.listRuns({ ownerId: caller.ownerId, status: 'QUEUED', first: 100 });
-      const running = await this.runs.listRuns({ ownerId: caller.ownerId, status: 'RUNNING', first: 100 });
-      const unfinished = page.runs.length + running.runs.length;
-      const existing = idempotencyKey ? page.runs.concat(running.runs).some((run) => run.idempotencyKey === idempotencyKey) : false;
-      if (unfinished >= this.maxQueuedRuns && !existing) {
-        throw new RateLimitError(
-          `this token already has ${unfinished} unfinished runs, the most it may have queued or running at once (${this.maxQueuedRuns}); start more once some finish, or cancel some`,
-          30,
-          'queuedRuns',
-        );
-      }
-    }
-    const { run } = await withApiFields(() => this.runs.startRun({ contentImage, styleImages, params, idempotencyKey, ownerId: caller.ownerId }));
-    return run;
+    const params = { ...base?.params, ...parameterOverrides(input) };
+    return { contentImage, styleImages, params, ownerId: caller.ownerId, imageScope: ownerScope(caller) };
   }
 
   async cancel(id: string, caller: Caller): Promise<RunRecord> {

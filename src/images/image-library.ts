@@ -2,7 +2,7 @@ import { ownerScope, type Caller } from '../auth/caller.js';
 import { ImageError, ParamError, decodeImage, probeImage } from '../engine/index.js';
 import { isMissingReference } from '../storage/db-errors.js';
 import type { PrismaClient } from '../storage/generated/client.js';
-import { deleteUnusedImages, findImage, readImageChunks, storeImage, type StoredImage } from '../storage/images.js';
+import { deleteUnusedImages, findImage, readImageChunks, storeImage, visibleTo, type StoredImage } from '../storage/images.js';
 import type { ApiLimits } from '../runs/limits.js';
 import { SharedResults } from '../shared-results.js';
 import { Gate } from '../gate.js';
@@ -31,17 +31,7 @@ export class ImageLibrary {
    */
   async visible(id: string, caller: Caller): Promise<boolean> {
     if (!IMAGE_ID.test(id)) return false;
-    const owner = ownerScope(caller);
-    const where = owner === undefined ? { sha256: id } : {
-      sha256: id,
-      OR: [
-        { owners: { some: { ownerId: owner } } },
-        { runsAsContent: { some: { ownerId: owner } } },
-        { runsAsResult: { some: { ownerId: owner } } },
-        { stylesOf: { some: { run: { ownerId: owner } } } },
-        { previewOf: { some: { run: { ownerId: owner } } } },
-      ],
-    };
+    const where = { sha256: id, ...visibleTo(ownerScope(caller)) };
     return (await this.prisma.image.findFirst({ where, select: { sha256: true } })) !== null;
   }
 

@@ -22,10 +22,20 @@ export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = Object.freeze({
   maxStyleImages: 8,
 });
 
+/** What the run service holds every run it starts to. */
+export interface RunRules {
+  limits: ApiLimits;
+  /** Unfinished (QUEUED or RUNNING) runs one owner may have; runs without an owner (auth off) are not counted. */
+  maxQueuedRuns: number;
+}
+
+/** The rules of a run service that serves no API (workers, tools): the default limits, no count of unfinished runs. */
+export const DEFAULT_RUN_RULES: Readonly<RunRules> = Object.freeze({ limits: DEFAULT_API_LIMITS, maxQueuedRuns: Infinity });
+
 /** The server's own limits on top of the engine's validation (resolveParams). */
 export function checkRunLimits(params: TransferParams, styleImageCount: number, limits: ApiLimits): void {
   if (styleImageCount > limits.maxStyleImages) {
-    throw new ParamError('styleImageIds', `has ${styleImageCount} images; this server blends at most ${limits.maxStyleImages} style images in a run`);
+    throw new ParamError('styleImages', `has ${styleImageCount} images; this server blends at most ${limits.maxStyleImages} style images in a run`);
   }
   if (params.maxDim > limits.maxDim) {
     throw new ParamError('maxDim', `must be at most ${limits.maxDim} on this server`);

@@ -8,13 +8,15 @@ import type { Telemetry } from '../observability/telemetry.js';
 import type { RunQueue } from '../queue/run-queue.js';
 import type { Prisma, PrismaClient } from '../storage/generated/client.js';
 import { isMissingReference, isUniqueViolation, retryTransient } from '../storage/db-errors.js';
-import { deleteUnusedImages } from '../storage/images.js';
+import { deleteUnusedImages, visibleTo } from '../storage/images.js';
+import { RateLimitError } from '../auth/rate-limit.js';
 import type { RunEventBus } from './events.js';
 import type { RunLifecycle } from './lifecycle.js';
 import type { EngineProfile, EngineProfiles } from './engine-profiles.js';
 import { PresetCatalog, type PresetInfo } from './presets.js';
 import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
-import { isTerminal, type EpochRecord, type RunRecord, type RunStatus, type StartRunInput } from './types.js';
+import { checkRunLimits, DEFAULT_RUN_RULES, type RunRules } from './limits.js';
+import { isTerminal, UNFINISHED_STATUSES, type EpochRecord, type RunRecord, type RunStatus, type StartRunInput } from './types.js';
 
 export interface RunPage {
   runs: RunRecord[];
@@ -33,6 +35,7 @@ export interface ListRunsOptions {
 }
 
 const MAX_PAGE = 100;
+const MAX_IDEMPOTENCY_KEY = 200;
 
 /** The run service's names of the images in errors. */
 const IMAGE_FIELDS = { content: 'contentImage', style: (i: number) => `styleImages[${i}]` };
@@ -72,6 +75,9 @@ function sameRequest(existing: RunRecord, input: StartRunInput, params: Transfer
  * queue; their progress arrives as events (see `events`).
  */
 export class RunService {
+  /** Starts per owner in this process, one at a time (startRun). */
+  private readonly starting = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly queue: RunQueue,
@@ -81,7 +87,14 @@ export class RunService {
     readonly profiles: EngineProfiles,
     /** The fast-style networks runs in the fast modes may name. */
     readonly presets: PresetCatalog = new PresetCatalog(),
+    /** The limits every run started here is held to (an API server's: withRules). */
+    private readonly rules: RunRules = DEFAULT_RUN_RULES,
   ) {}
+
+  /** This service holding the runs it starts to an API server's rules. */
+  withRules(rules: RunRules): RunService {
+    return new RunService(this.prisma, this.queue, this.lifecycle, this.events, this.profiles, this.presets, rules);
+  }
 
   /** Logs and metrics (the lifecycle's). */
   get telemetry(): Telemetry {
@@ -89,19 +102,33 @@ export class RunService {
   }
 
   /**
-   * Validates, stores and queues a run. With an idempotency key already used,
-   * returns that run (`created: false`) and queues nothing.
-   * Throws ParamError naming the field for invalid parameters or unknown images.
+   * Validates, stores and queues a run, owned by `ownerId`. With an
+   * idempotency key this owner already used, returns that run
+   * (`created: false`) and queues nothing. Throws ParamError naming the field
+   * for invalid parameters or unknown images (writing nothing), and
+   * RateLimitError when the owner has as many unfinished runs as the rules allow.
    */
   async startRun(input: StartRunInput): Promise<{ run: RunRecord; created: boolean }> {
-    const params = resolveParams(input.params ?? {});
-    // In the fast modes the style image is the network's painting (stored now, if it was not yet).
-    if (isFastMode(params.mode)) input = { ...input, styleImages: await this.presetStyleImages(input.styleImages, params) };
-    this.checkStyles(input.styleImages, params);
+    const owner = input.ownerId;
+    if (owner == null || !Number.isFinite(this.rules.maxQueuedRuns)) return this.store(input);
+    // One owner's starts one at a time, so that the count of their unfinished runs holds under concurrent requests.
+    const previous = this.starting.get(owner) ?? Promise.resolve();
+    const result = previous.catch(() => undefined).then(() => this.store(input));
+    this.starting.set(owner, result);
+    try {
+      return await result;
+    } finally {
+      if (this.starting.get(owner) === result) this.starting.delete(owner);
+    }
+  }
+
+  private async store(request: StartRunInput): Promise<{ run: RunRecord; created: boolean }> {
+    const { input, params } = await this.checkRequest(request);
     if (input.idempotencyKey) {
       const existing = await this.findByIdempotencyKey(input.idempotencyKey);
       if (existing) return { run: sameRequest(existing, input, params), created: false };
     }
+    await this.checkUnfinishedRuns(input.ownerId ?? null);
     const sizes = await this.checkImages(input, params);
     checkMemoryFits(params, sizes.content, sizes.styles, await this.engineBackend(), IMAGE_FIELDS);
 
@@ -220,6 +247,37 @@ export class RunService {
     return row && toRunRecord(row);
   }
 
+  /**
+   * The request with its parameters resolved and checked against the rules,
+   * a fast mode's style images filled in, and its idempotency key made the
+   * owner's (one owner's key never finds another's run).
+   */
+  private async checkRequest(input: StartRunInput): Promise<{ input: StartRunInput; params: TransferParams }> {
+    const key = input.idempotencyKey;
+    if (key && key.length > MAX_IDEMPOTENCY_KEY) throw new ParamError('idempotencyKey', `must be at most ${MAX_IDEMPOTENCY_KEY} characters`);
+    const params = resolveParams(input.params ?? {});
+    // In the fast modes the style image is the network's painting (stored now, if it was not yet).
+    const styleImages = isFastMode(params.mode) ? await this.presetStyleImages(input.styleImages, params) : input.styleImages;
+    checkRunLimits(params, styleImages.length, this.rules.limits);
+    this.checkStyles(styleImages, params);
+    const idempotencyKey = key && input.ownerId != null ? `${input.ownerId}:${key}` : key;
+    return { input: { ...input, styleImages, idempotencyKey }, params };
+  }
+
+  /** Refused, as a rate limit is, once the owner has as many queued or running runs as the rules allow. */
+  private async checkUnfinishedRuns(ownerId: string | null): Promise<void> {
+    const max = this.rules.maxQueuedRuns;
+    if (ownerId === null || !Number.isFinite(max)) return;
+    const unfinished = await this.prisma.run.count({ where: { ownerId, status: { in: [...UNFINISHED_STATUSES] } } });
+    if (unfinished >= max) {
+      throw new RateLimitError(
+        `this token already has ${unfinished} unfinished runs, the most it may have queued or running at once (${max}); start more once some finish, or cancel some`,
+        30,
+        'queuedRuns',
+      );
+    }
+  }
+
   private checkStyles(styleImages: string[], params: TransferParams): void {
     // A FAST run's network may come without its painting: then there is nothing to measure its style loss against.
     if (styleImages.length === 0 && params.mode !== 'fast') throw new ParamError('styleImages', 'needs at least one style image');
@@ -243,10 +301,8 @@ export class RunService {
    * the input as startRun does, and writes nothing (the preset's painting
    * excepted, stored on first use).
    */
-  async estimateRun(input: StartRunInput): Promise<RunEstimate> {
-    const params = resolveParams(input.params ?? {});
-    if (isFastMode(params.mode)) input = { ...input, styleImages: await this.presetStyleImages(input.styleImages, params) };
-    this.checkStyles(input.styleImages, params);
+  async estimateRun(request: StartRunInput): Promise<RunEstimate> {
+    const { input, params } = await this.checkRequest(request);
     const { content, styles } = await this.checkImages(input, params);
     const profile = await this.profiles.latest();
     const backend = profile?.backend ?? ASSUMED_BACKEND;
@@ -267,11 +323,12 @@ export class RunService {
     return (await this.profiles.latest())?.backend ?? ASSUMED_BACKEND;
   }
 
-  /** The images must be stored and large enough for the layers at every scale (checked on their stored sizes); returns their sizes. */
+  /** The images must be stored, in the request's scope, and large enough for the layers at every scale (checked on their stored sizes); returns their sizes. */
   private async checkImages(input: StartRunInput, params: TransferParams): Promise<{ content: ImageSize; styles: ImageSize[] }> {
     const wanted = [input.contentImage, ...input.styleImages];
     const found = new Map((await this.prisma.image.findMany({
-      where: { sha256: { in: wanted } },
+      // Another owner's image is as unknown as one never stored.
+      where: { sha256: { in: wanted }, ...visibleTo(input.imageScope) },
       select: { sha256: true, width: true, height: true },
     })).map((image) => [image.sha256, image]));
     const content = found.get(input.contentImage);

@@ -1,4 +1,4 @@
-import type { LayerLosses, Losses, TransferParams } from '../engine/index.js';
+import type { LayerLosses, Losses, PartialParams, TransferParams } from '../engine/index.js';
 import type { RunStatus } from '../storage/generated/enums.js';
 
 export type { RunStatus };
@@ -74,8 +74,13 @@ export interface StartRunInput {
   /** SHA-256 ids of stored images; at least one, except in the fast modes, where it is empty (the preset's painting is the style). */
   styleImages: string[];
   /** Missing fields take their defaults. */
-  params?: Partial<TransferParams>;
+  params?: PartialParams;
   /** A retried request with the same key gets the first run back instead of a second one. */
   idempotencyKey?: string | null;
   ownerId?: string | null;
+  /**
+   * Whose images the run may use: this owner's (uploaded, or used by their
+   * runs); undefined: any stored image (admins, auth off, the service's own callers).
+   */
+  imageScope?: string;
 }

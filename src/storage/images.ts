@@ -93,6 +93,22 @@ export async function* readImageChunks(db: Db, sha256: string): AsyncGenerator<U
   }
 }
 
+/**
+ * Images an owner may see and use: those they uploaded and those their runs
+ * use or produced. Undefined owner: every image (admins, auth off).
+ */
+export function visibleTo(ownerId: string | undefined): Prisma.ImageWhereInput {
+  return ownerId === undefined ? {} : {
+    OR: [
+      { owners: { some: { ownerId } } },
+      { runsAsContent: { some: { ownerId } } },
+      { runsAsResult: { some: { ownerId } } },
+      { stylesOf: { some: { run: { ownerId } } } },
+      { previewOf: { some: { run: { ownerId } } } },
+    ],
+  };
+}
+
 /** Images that no run, style, result or epoch preview uses and no owner claims: those that may be deleted. */
 export const UNUSED_IMAGE = {
   runsAsContent: { none: {} },
