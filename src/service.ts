@@ -25,6 +25,8 @@ import { RunLeases } from './worker/run-leases.js';
 export interface Service {
   db: Database;
   runs: RunService;
+  /** Logs and metrics, for the layers above (the API server's request log, its subscription metrics). */
+  telemetry: Telemetry;
   /** Logs, metrics and readiness checks: what /metrics, /healthz and /readyz serve. */
   ops: OpsSources;
   /** Stops taking runs, suspends running ones at their last checkpoint, closes the database. */
@@ -78,6 +80,7 @@ export async function startService(config: Config, role: Role, options: ServiceO
     return {
       db,
       runs,
+      telemetry,
       ops: { telemetry, health },
       async stop() {
         workerRunning = false;

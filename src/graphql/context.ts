@@ -1,4 +1,5 @@
 import type { Caller } from '../auth/caller.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { RunService } from '../runs/run-service.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { ImageLibrary } from '../images/image-library.js';
@@ -10,6 +11,7 @@ import { ServiceStatus } from './service-status.js';
 /** What the resolvers call: one set per server. */
 export interface ApiServices {
   runService: RunService;
+  telemetry: Telemetry;
   runs: RunsApi;
   images: ImageLibrary;
   status: ServiceStatus;
@@ -26,15 +28,16 @@ export interface ApiContext extends ApiServices {
 }
 
 export function createApiServices(
-  service: { db: { prisma: PrismaClient }; runs: RunService },
+  service: { db: { prisma: PrismaClient }; runs: RunService; telemetry: Telemetry },
   limits: ApiLimits,
   options: { maxQueuedRuns?: number } = {},
 ): ApiServices {
   const images = new ImageLibrary(service.db.prisma, limits);
   return {
     runService: service.runs,
+    telemetry: service.telemetry,
     runs: new RunsApi(service.runs.withRules({ limits, maxQueuedRuns: options.maxQueuedRuns ?? Infinity }), images),
     images,
-    status: new ServiceStatus(service.db.prisma, limits, service.runs.profiles, () => service.runs.telemetry.engine),
+    status: new ServiceStatus(service.db.prisma, limits, service.runs.profiles, () => service.telemetry.engine),
   };
 }

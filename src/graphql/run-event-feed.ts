@@ -4,6 +4,7 @@ import { isTerminal, type RunEvent as BusEvent, type RunRecord } from '../runs/t
 import { EventChannel } from './event-channel.js';
 import { NotFoundError } from './errors.js';
 import type { RunsApi } from './runs-api.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import { RunEventKind } from './types/enums.js';
 import { RunEvent } from './types/run-event.js';
 
@@ -30,8 +31,7 @@ export const DEFAULT_FEED_MAX_QUEUED = 64;
  * numbered above the last one sent go out.
  */
 export async function openRunEventFeed(
-  runs: RunService,
-  api: RunsApi,
+  { runService: runs, runs: api, telemetry }: { runService: RunService; runs: RunsApi; telemetry: Telemetry },
   runId: string,
   from: { sinceEpoch: number; afterSequence: number },
   caller: Caller,
@@ -56,7 +56,7 @@ export async function openRunEventFeed(
   }
 
   // For metrics: events pushed, taken by the subscriber, and shed because it was slow; the rest are lost when it leaves.
-  const subscription = runs.telemetry.subscriptionOpened();
+  const subscription = telemetry.subscriptionOpened();
   const counts = { pushed: 0, taken: 0, shed: 0 };
   const channel = new EventChannel<RunEvent>(() => {
     unsubscribe();

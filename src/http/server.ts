@@ -5,6 +5,7 @@ import { ConfigError } from '../config.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter } from '../auth/rate-limit.js';
 import { TokenStore } from '../auth/tokens.js';
 import { withRequestId } from '../observability/logger.js';
+import type { Telemetry } from '../observability/telemetry.js';
 import type { RunService } from '../runs/run-service.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { createApiServices } from '../graphql/context.js';
@@ -46,12 +47,12 @@ function maxRequestBytes(limits: ApiLimits): number {
  * (src/cli/serve.ts); close this server before stopping it.
  */
 export async function startApiServer(
-  service: { db: { prisma: PrismaClient }; runs: RunService; ops?: OpsSources },
+  service: { db: { prisma: PrismaClient }; runs: RunService; telemetry: Telemetry; ops?: OpsSources },
   config: ApiServerConfig,
 ): Promise<ApiServer> {
   // Before anything starts: an unset STYLEGRAPH_AUTH on a non-loopback address is refused here too.
   const auth = config.auth ?? resolveAuthPolicy(undefined, config.host);
-  const { telemetry } = service.runs;
+  const { telemetry } = service;
   if (auth.warning) telemetry.logger.warn(auth.warning);
   const authRequired = auth.mode === 'required';
   // Auth off: the server answers its own names and page only (CSWSH, DNS rebinding). With a token nothing is ambient.

@@ -70,8 +70,14 @@ export class RunLifecycle {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly events: RunEventBus,
-    readonly telemetry: Telemetry = Telemetry.silent(),
+    private readonly telemetry: Telemetry = Telemetry.silent(),
   ) {}
+
+  /** A run just stored (QUEUED): its creation is its first event. */
+  created(run: RunRecord): void {
+    this.events.publish({ type: 'status', runId: run.id, seq: run.eventSeq, status: run.status, error: null, at: run.createdAt });
+    this.telemetry.runStatusChanged(run);
+  }
 
   /** Moves the run to `to` if its current status allows; null when it does not (or the run is gone). */
   private async transition(runId: string, to: RunStatus, owner: string | undefined, fields: Prisma.RunUpdateInput = {}): Promise<RunRecord | null> {

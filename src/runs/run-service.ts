@@ -4,7 +4,6 @@ import {
   checkImagesFit, checkMemoryFits, estimateRunTime, isFastMode, largestFittingMaxDim, ParamError, presetStyles, resolveParams, runMemory,
   type BackendName, type ImageSize, type MemoryEstimate, type TransferParams,
 } from '../engine/index.js';
-import type { Telemetry } from '../observability/telemetry.js';
 import type { RunQueue } from '../queue/run-queue.js';
 import type { Prisma, PrismaClient } from '../storage/generated/client.js';
 import { isMissingReference, isUniqueViolation, retryTransient } from '../storage/db-errors.js';
@@ -96,11 +95,6 @@ export class RunService {
     return new RunService(this.prisma, this.queue, this.lifecycle, this.events, this.profiles, this.presets, rules);
   }
 
-  /** Logs and metrics (the lifecycle's). */
-  get telemetry(): Telemetry {
-    return this.lifecycle.telemetry;
-  }
-
   /**
    * Validates, stores and queues a run, owned by `ownerId`. With an
    * idempotency key this owner already used, returns that run
@@ -164,8 +158,7 @@ export class RunService {
     // Queued after the row is committed; a crash in between is mended when a worker starts (OptimizationWorker.recover).
     await this.queue.enqueue(row.jobId, row.id);
     const run = toRunRecord(row);
-    this.events.publish({ type: 'status', runId: run.id, seq: run.eventSeq, status: run.status, error: null, at: run.createdAt });
-    this.telemetry.runStatusChanged(run);
+    this.lifecycle.created(run);
     return { run, created: true };
   }
 

@@ -43,7 +43,7 @@ describe('subscription soak', () => {
     const start = (params: object) => api.query('mutation($i: StartRunInput!) { startRun(input: $i) { id } }', { i: { contentImageId: content, styleImageIds: [style], ...params } });
     // The worker is kept busy until every subscriber is in, so all of them see the run from its start.
     // EPOCH events shed for slow subscribers, as the service's metric counts them.
-    const shed = async () => (await service.runs.telemetry.metrics.eventsDropped.get()).values.find((v) => v.labels.reason === 'slow')?.value ?? 0;
+    const shed = async () => (await service.telemetry.metrics.eventsDropped.get()).values.find((v) => v.labels.reason === 'slow')?.value ?? 0;
     const shedBefore = await shed();
     const blocker = (await start({ maxDim: 32, epochs: 50, stepsPerEpoch: 50 })).startRun.id;
     const target = (await start({ maxDim: 32, epochs: 2, stepsPerEpoch: 2, seed: 3 })).startRun.id;

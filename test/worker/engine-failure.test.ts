@@ -38,7 +38,7 @@ describe('an engine thread a job failed in', () => {
       await service.db.prisma.imageChunk.updateMany({ where: { imageSha256: broken }, data: { data: new Uint8Array([1, 2, 3, 4]) } });
       const failing = await service.runs.startRun({ contentImage: broken, styleImages: [style], params: TINY_PARAMS });
       const states: string[] = [];
-      const watch = setInterval(() => states.push(service.runs.telemetry.engine.state), 5);
+      const watch = setInterval(() => states.push(service.telemetry.engine.state), 5);
       try {
         await eventsUntilFinished(service, failing.run.id);
         assert.equal((await service.runs.getRun(failing.run.id))!.status, 'FAILED');

@@ -14,7 +14,7 @@ export class RunEventsResolver {
     subscribe: ({ args, context }) => {
       const { runId, sinceEpoch, afterSequence } = args as RunEventsArgs;
       const ctx = context as ApiContext;
-      return openRunEventFeed(ctx.runService, ctx.runs, runId, { sinceEpoch: sinceEpoch ?? 0, afterSequence: afterSequence ?? 0 }, ctx.caller, ctx.feedOptions);
+      return openRunEventFeed(ctx, runId, { sinceEpoch: sinceEpoch ?? 0, afterSequence: afterSequence ?? 0 }, ctx.caller, ctx.feedOptions);
     },
   })
   runEvents(@Root() event: RunEvent, @Args(() => RunEventsArgs) _args: RunEventsArgs): RunEvent {
