@@ -1,4 +1,4 @@
-import type { Checkpoint, LayerLosses, Losses } from '../engine/index.js';
+import type { Checkpoint } from '../engine/index.js';
 import { Telemetry } from '../observability/telemetry.js';
 import { dropCheckpoint, readCheckpoint, storeCheckpoint } from './checkpoints.js';
 import { Prisma, type PrismaClient } from '../storage/generated/client.js';
@@ -6,7 +6,7 @@ import { storeImageIn } from '../storage/images.js';
 import { isNoMatch, isUniqueViolation, retryTransient } from '../storage/db-errors.js';
 import type { RunEventBus } from './events.js';
 import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
-import { FINAL_STATUSES, isTerminal, type EpochRecord, type RunRecord, type RunStatus, type UnfinishedStatus } from './types.js';
+import { FINAL_STATUSES, isTerminal, type EpochRecord, type FinishedEpoch, type RunRecord, type RunStatus, type UnfinishedStatus } from './types.js';
 
 /**
  * The state machine of a run and every write that changes what a run is:
@@ -41,16 +41,6 @@ function ownedBy(owner: string | undefined): { workerId?: string } {
   return owner === undefined ? {} : { workerId: owner };
 }
 
-
-export interface FinishedEpoch {
-  epoch: number;
-  step: number;
-  losses: Losses;
-  layers: LayerLosses;
-  elapsedMs: number;
-  /** The epoch's image, stored with the epoch. */
-  preview: { png: Uint8Array; width: number; height: number };
-}
 
 export interface StoredCheckpoint {
   checkpoint: Checkpoint;

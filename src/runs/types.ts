@@ -46,8 +46,8 @@ export interface RunRecord {
   eventSeq: number;
 }
 
-export interface EpochRecord {
-  runId: string;
+/** What an epoch measured: as the engine thread sends it, as the database keeps it. */
+export interface EpochFigures {
   /** 1-based. */
   epoch: number;
   /** Optimisation steps taken by the end of this epoch. */
@@ -56,6 +56,16 @@ export interface EpochRecord {
   layers: LayerLosses;
   /** Optimisation time from the run's start to the end of this epoch, over restarts. */
   elapsedMs: number;
+}
+
+/** An epoch as it is stored (RunLifecycle.recordEpoch): its figures and its image, as PNG. */
+export interface FinishedEpoch extends EpochFigures {
+  preview: { png: Uint8Array; width: number; height: number };
+}
+
+/** A stored epoch, as it is read and published. */
+export interface EpochRecord extends EpochFigures {
+  runId: string;
   /** Null once retention dropped the preview of an old run (src/retention); the final image stays as the run's result. */
   previewImage: string | null;
   /** The sequence number this epoch's event was published with. */

@@ -1,4 +1,5 @@
-import type { BackendName, Checkpoint, EngineSpeed, LayerLosses, Losses, TransferParams } from '../engine/index.js';
+import type { BackendName, Checkpoint, EngineSpeed, TransferParams } from '../engine/index.js';
+import type { FinishedEpoch } from '../runs/types.js';
 
 /** Messages between a worker and its engine thread (structured-clone data only). */
 
@@ -17,17 +18,8 @@ export interface EngineJob {
   resume?: Checkpoint;
 }
 
-export interface EngineEpoch {
-  epoch: number;
-  step: number;
-  losses: Losses;
-  layers: LayerLosses;
-  /** Since this job (not the run) started. */
-  elapsedMs: number;
-  /** The image at the end of the epoch, as PNG. */
-  png: Uint8Array;
-  width: number;
-  height: number;
+/** A finished epoch as the thread sends it: `elapsedMs` counts from this job's start, not the run's. */
+export interface EngineEpoch extends FinishedEpoch {
   /** Null after a FAST run's one pass: nothing continues from it. */
   checkpoint: Checkpoint | null;
 }

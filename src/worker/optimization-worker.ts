@@ -158,11 +158,7 @@ export class OptimizationWorker {
       if (!passDone) await engine.run({ content, styles, params: run.params, resume: stored?.checkpoint }, async (epoch) => {
         const epochMs = epoch.elapsedMs - engineMsBefore;
         engineMsBefore = engineMs = epoch.elapsedMs;
-        const recorded = await this.lifecycle.recordEpoch(run.id, {
-          ...epoch,
-          elapsedMs: elapsedBefore + epoch.elapsedMs,
-          preview: { png: epoch.png, width: epoch.width, height: epoch.height },
-        }, epoch.checkpoint, owner);
+        const recorded = await this.lifecycle.recordEpoch(run.id, { ...epoch, elapsedMs: elapsedBefore + epoch.elapsedMs }, epoch.checkpoint, owner);
         if (!recorded) {
           controller.abort(NOT_RUNNING);
         } else {
