@@ -1,6 +1,7 @@
 import type { Logger } from '../observability/logger.js';
 import PgBoss from 'pg-boss';
 import type { Database } from '../storage/database.js';
+import type { SqlSession } from '../storage/sql-session.js';
 
 /**
  * The queue of runs waiting for a worker, on pg-boss. Its jobs carry only a
@@ -69,14 +70,18 @@ export class RunQueue {
     return new RunQueue(boss, db);
   }
 
-  /** Queues a run (again); a job with this id that exists already is left as it is. */
-  async enqueue(jobId: string, runId: string): Promise<void> {
-    await this.boss.send(QUEUE, { runId } satisfies RunJob, { id: jobId });
-    this.wakeWorkers();
+  /**
+   * Queues a run (again); a job with this id that exists already is left as
+   * it is. `within`: inside that transaction, so the job exists exactly when
+   * what the transaction writes beside it does; call `wakeWorkers` once it commits.
+   */
+  async enqueue(jobId: string, runId: string, within?: SqlSession): Promise<void> {
+    await this.boss.send(QUEUE, { runId } satisfies RunJob, { id: jobId, ...(within ? { db: { executeSql: (text: string, values: unknown[]) => within.query(text, values) } } : {}) });
+    if (!within) this.wakeWorkers();
   }
 
   /** Local workers wait between polls; a new job or a freed slot need not wait. */
-  private wakeWorkers(): void {
+  wakeWorkers(): void {
     for (const id of this.workerIds) this.boss.notifyWorker(id);
   }
 

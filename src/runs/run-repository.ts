@@ -19,14 +19,6 @@ export class RunRepository {
     return row && { run: toRunRecord(row), jobId: row.jobId };
   }
 
-  /** The QUEUED runs with their jobs, oldest first. */
-  queuedJobs(): Promise<{ id: string; jobId: string }[]> {
-    return this.prisma.run.findMany({
-      where: { status: 'QUEUED' },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      select: { id: true, jobId: true },
-    });
-  }
 
   /** The encoded files of the run's content and style images. */
   async inputImages(run: RunRecord): Promise<{ content: Uint8Array; styles: Uint8Array[] }> {

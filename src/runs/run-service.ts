@@ -8,6 +8,8 @@ import type { RunQueue } from '../queue/run-queue.js';
 import type { Prisma, PrismaClient } from '../storage/generated/client.js';
 import { isMissingReference, isUniqueViolation, retryTransient } from '../storage/db-errors.js';
 import { deleteUnusedImages, visibleTo } from '../storage/images.js';
+import { transactionSession } from '../storage/sql-session.js';
+import { crashPoint } from '../crash-points.js';
 import { RateLimitError } from '../auth/rate-limit.js';
 import type { RunEventBus } from './events.js';
 import type { RunLifecycle } from './lifecycle.js';
@@ -35,6 +37,8 @@ export interface ListRunsOptions {
 
 const MAX_PAGE = 100;
 const MAX_IDEMPOTENCY_KEY = 200;
+/** On the embedded database a run's transaction waits its turn behind a worker's, which may be storing a large checkpoint. */
+const START_TRANSACTION = { maxWait: 120_000, timeout: 60_000 };
 
 /** The run service's names of the images in errors. */
 const IMAGE_FIELDS = { content: 'contentImage', style: (i: number) => `styleImages[${i}]` };
@@ -126,20 +130,26 @@ export class RunService {
     const sizes = await this.checkImages(input, params);
     checkMemoryFits(params, sizes.content, sizes.styles, await this.engineBackend(), IMAGE_FIELDS);
 
-    const create = () => this.prisma.run.create({
-      data: {
-        jobId: randomUUID(),
-        ownerId: input.ownerId ?? null,
-        idempotencyKey: input.idempotencyKey || null,
-        params: params as unknown as Prisma.InputJsonObject,
-        seed: params.seed,
-        // The creation is the run's first event.
-        eventSeq: 1,
-        content: { connect: { sha256: input.contentImage } },
-        styles: { create: input.styleImages.map((sha256, position) => ({ position, image: { connect: { sha256 } } })) },
-      },
-      include: RUN_INCLUDE,
-    });
+    // The run and its job in one transaction: a run accepted is always taken, and a crash before the commit leaves neither.
+    const create = () => this.prisma.$transaction(async (tx) => {
+      const row = await tx.run.create({
+        data: {
+          jobId: randomUUID(),
+          ownerId: input.ownerId ?? null,
+          idempotencyKey: input.idempotencyKey || null,
+          params: params as unknown as Prisma.InputJsonObject,
+          seed: params.seed,
+          // The creation is the run's first event.
+          eventSeq: 1,
+          content: { connect: { sha256: input.contentImage } },
+          styles: { create: input.styleImages.map((sha256, position) => ({ position, image: { connect: { sha256 } } })) },
+        },
+        include: RUN_INCLUDE,
+      });
+      crashPoint('run-stored');
+      await this.queue.enqueue(row.jobId, row.id, transactionSession(tx));
+      return row;
+    }, START_TRANSACTION);
     let row;
     try {
       row = await create();
@@ -155,8 +165,8 @@ export class RunService {
       await this.checkImages(input, params);
       row = await create();
     }
-    // Queued after the row is committed; a crash in between is mended when a worker starts (OptimizationWorker.recover).
-    await this.queue.enqueue(row.jobId, row.id);
+    crashPoint('run-queued');
+    this.queue.wakeWorkers();
     const run = toRunRecord(row);
     this.lifecycle.created(run);
     return { run, created: true };

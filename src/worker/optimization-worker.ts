@@ -91,13 +91,11 @@ export class OptimizationWorker {
   /**
    * Mends what processes killed mid-way left behind: runs held by a dead
    * worker (on the embedded database: every run held, its one process is
-   * gone) go back to the queue; a run stored just before a crash may have no
-   * job yet and is queued (sending an existing job is a no-op, so several
-   * workers starting at once do no harm).
+   * gone) go back to the queue. (A QUEUED run always has its job: both are
+   * stored in one transaction.)
    */
   private async recover(): Promise<void> {
     await this.leases.handBackExpired(this.queue, this.options.exclusive);
-    for (const run of await this.runs.queuedJobs()) await this.queue.enqueue(run.jobId, run.id);
   }
 
   private track(handler: Promise<void>): Promise<void> {
