@@ -334,6 +334,7 @@ export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<
 
       if (signal?.aborted && step > firstStep) input.onAbortCheckpoint?.(checkpointOf(image!, optimizer!, step, scaleIndex));
       abortIfRequested(signal);
+      const stepStarted = performance.now();
       let losses!: Losses;
       const current = image!;
       const gradient = tf.tidy(() => {
@@ -344,7 +345,7 @@ export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<
       image = optimizer!.update(current, gradient, step - scale.firstStep + 1, step + 1);
       tf.dispose([current, gradient]);
       step++;
-      yield { kind: 'step', step, totalSteps, losses };
+      yield { kind: 'step', step, totalSteps, losses, ms: performance.now() - stepStarted };
 
       if (step % params.stepsPerEpoch === 0) {
         const elapsedMs = performance.now() - started;

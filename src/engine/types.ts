@@ -51,6 +51,12 @@ export interface StepEvent {
   totalSteps: number;
   /** Losses of the image the step started from. */
   losses: Losses;
+  /**
+   * Wall time (ms) of this step alone: its evaluation and update. Not the
+   * set-up before a run's (or a scale's) first step, nor the events and
+   * previews between steps.
+   */
+  ms: number;
 }
 
 export interface EpochEvent {

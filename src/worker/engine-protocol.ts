@@ -29,7 +29,11 @@ export interface EngineStats {
   /** What the thread's TensorFlow.js engine holds now (tf.memory()). */
   numTensors: number;
   numBytes: number;
-  /** Durations (ms) of the optimisation steps since the previous stats; a job's first step, which holds its set-up, is left out. */
+  /**
+   * Durations (ms) of the optimisation steps taken since the previous stats,
+   * every step once (the first of a job or a resumption too), as the engine
+   * timed it (StepEvent.ms). A FAST pass is no step.
+   */
   stepMs: number[];
 }
 

@@ -99,21 +99,18 @@ async function runJob(vgg: Vgg19, job: EngineJob, signal: AbortSignal): Promise<
 }
 
 async function runDecoded(vgg: Vgg19, job: EngineJob, content: RgbImage, styles: RgbImage[], signal: AbortSignal): Promise<void> {
-  let mark: number | undefined;
   // Sent on any abort; the worker keeps it when it is shutting down (to lose none of the epoch's steps).
   const onAbortCheckpoint = (checkpoint: Checkpoint) =>
     post({ type: 'aborted', checkpoint }, [...new Set(checkpointBuffers(checkpoint))]);
   const input = { content, styles, params: job.params, resume: job.resume, signal, onAbortCheckpoint, network: fastStyleNetwork };
   for await (const event of paint(vgg, input)) {
-    if (event.kind !== 'epoch') {
-      const now = performance.now();
-      if (mark !== undefined) stepMs.push(now - mark);
-      mark = now;
+    if (event.kind === 'step') {
+      // Timed by the engine, the first step too; each is held here once, until the next stats take it.
+      stepMs.push(event.ms);
       continue;
     }
     await postEpoch(event);
     postStats();
-    mark = performance.now(); // the epoch's preview is not the next step's time
   }
 }
 

@@ -57,7 +57,9 @@ describe('stylize with the real VGG19', () => {
     const events = await collect(vgg, { content: larger[0], styles: [larger[1]], params: resolveParams({ maxDim: 40, epochs: 4, stepsPerEpoch: 5 }) });
     const epochs = epochsOf(events);
     assert.deepEqual(epochs.map((e) => e.epoch), [1, 2, 3, 4]);
-    assert.equal(events.filter((e) => e.kind === 'step').length, 20);
+    const steps = events.filter((e) => e.kind === 'step');
+    assert.equal(steps.length, 20);
+    assert.ok(steps.every((e) => e.ms > 0), 'every step is timed, the first too');
     for (let i = 1; i < epochs.length; i++) {
       assert.ok(epochs[i].losses.total < epochs[i - 1].losses.total, `epoch ${i + 1} total ${epochs[i].losses.total} >= ${epochs[i - 1].losses.total}`);
     }
@@ -85,6 +87,7 @@ describe('stylize with the real VGG19', () => {
       assert.equal(checkpoint?.step, 3);
       const resumed = await collect(vgg, { content, styles: [style], params, resume: checkpoint });
       assert.equal(resumed[0].kind === 'step' && resumed[0].step, 4, 'resumes after the checkpoint');
+      assert.ok(resumed.every((e) => e.kind !== 'step' || e.ms > 0), 'a resumption times its steps, its first too');
       const resumedEpochs = epochsOf(resumed);
       assert.deepEqual(resumedEpochs.map((e) => e.epoch), [2, 3]);
       assert.deepEqual(resumedEpochs.map((e) => e.losses), uninterrupted.slice(1).map((e) => e.losses));
