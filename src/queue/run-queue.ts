@@ -1,5 +1,6 @@
 import type { Logger } from '../observability/logger.js';
 import PgBoss from 'pg-boss';
+import { ADVISORY_LOCKS } from '../storage/advisory-locks.js';
 import type { Database } from '../storage/database.js';
 import type { SqlSession } from '../storage/sql-session.js';
 
@@ -11,8 +12,6 @@ import type { SqlSession } from '../storage/sql-session.js';
  */
 
 const QUEUE = 'stylegraph-runs';
-/** The advisory lock held while pg-boss installs or upgrades its schema. */
-const INSTALL_LOCK = 72707370;
 
 /** pg-boss's longest allowed job (under 24 h); a handler running longer is failed and retried. */
 const MAX_RUN_HOURS = 23;
@@ -54,11 +53,11 @@ export class RunQueue {
     // Processes starting at once on a new database race to create pg-boss's schema, which
     // pg-boss 10 does not survive (a unique violation on the schema's name): one at a time.
     await db.withSession(async (session) => {
-      await session.query('SELECT pg_advisory_lock($1)', [INSTALL_LOCK]);
+      await session.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCKS.queueInstall]);
       try {
         await boss.start();
       } finally {
-        await session.query('SELECT pg_advisory_unlock($1)', [INSTALL_LOCK]);
+        await session.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCKS.queueInstall]);
       }
     });
     await boss.createQueue(QUEUE, {

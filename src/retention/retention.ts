@@ -2,14 +2,13 @@ import { ConfigError, positiveInteger } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { RunService } from '../runs/run-service.js';
+import { ADVISORY_LOCKS } from '../storage/advisory-locks.js';
 import type { Database } from '../storage/database.js';
 import { FINAL_STATUSES } from '../runs/types.js';
 import { Prisma, type PrismaClient } from '../storage/generated/client.js';
 import { deleteUnusedImages, UNUSED_IMAGE } from '../storage/images.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** An advisory lock id of its own (Prisma's migrate lock is 72707369). */
-const RETENTION_LOCK = 72707370;
 /** Rows handled per query, so that a first sweep over a large history does not hold one huge transaction. */
 const BATCH = 100;
 
@@ -69,12 +68,12 @@ export class RetentionService {
       return;
     }
     await this.db.withSession(async (session) => {
-      const { rows } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [RETENTION_LOCK]);
+      const { rows } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [ADVISORY_LOCKS.retention]);
       if (!rows[0]?.locked) return;
       try {
         await this.sweep(now);
       } finally {
-        await session.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]);
+        await session.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCKS.retention]);
       }
     });
   }

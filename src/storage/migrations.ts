@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ADVISORY_LOCKS } from './advisory-locks.js';
 import type { SqlSession } from './sql-session.js';
 
 /**
@@ -10,8 +11,6 @@ import type { SqlSession } from './sql-session.js';
  * tools agree about what has been applied.
  */
 
-/** The advisory lock `prisma migrate` takes: start-ups and Prisma's tools never migrate at the same time. */
-const PRISMA_MIGRATE_LOCK = 72707369;
 
 export interface Migration {
   name: string;
@@ -100,7 +99,7 @@ async function applyOne(session: SqlSession, migration: Migration): Promise<void
 export async function applyMigrations(db: { withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> }, migrationsDir: string): Promise<string[]> {
   const migrations = readMigrations(migrationsDir);
   return db.withSession(async (session) => {
-    await session.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK]);
+    await session.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCKS.prismaMigrate]);
     try {
       await session.query(CREATE_HISTORY_TABLE);
       const { rows } = await session.query<AppliedRow>(
@@ -112,7 +111,7 @@ export async function applyMigrations(db: { withSession<T>(fn: (session: SqlSess
       for (const migration of pending) await applyOne(session, migration);
       return pending.map((m) => m.name);
     } finally {
-      await session.query('SELECT pg_advisory_unlock($1)', [PRISMA_MIGRATE_LOCK]);
+      await session.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCKS.prismaMigrate]);
     }
   });
 }

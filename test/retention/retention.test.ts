@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import pg from 'pg';
 import { loadRetentionConfig, RetentionService } from '../../src/retention/retention.js';
 import type { RunStatus } from '../../src/runs/types.js';
+import { ADVISORY_LOCKS } from '../../src/storage/advisory-locks.js';
 import { storeImage } from '../../src/storage/images.js';
-import { DATABASE_KINDS } from '../helpers/databases.js';
+import { DATABASE_KINDS, freshDatabase } from '../helpers/databases.js';
 import { makePng } from '../helpers/images.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
@@ -61,6 +63,34 @@ test('retention is off unless configured', () => {
     { runDays: 30, previewDays: 0.5, unusedImageDays: undefined, intervalSeconds: 300 },
   );
   assert.throws(() => loadRetentionConfig({ STYLEGRAPH_RETENTION_RUN_DAYS: '-1' }), /STYLEGRAPH_RETENTION_RUN_DAYS/);
+});
+
+test('each advisory lock the service takes has an id of its own', () => {
+  const ids = Object.values(ADVISORY_LOCKS);
+  assert.equal(new Set(ids).size, ids.length, JSON.stringify(ADVISORY_LOCKS));
+  assert.equal(ADVISORY_LOCKS.prismaMigrate, 72707369, 'the id prisma migrate takes');
+});
+
+test('a service starts on PostgreSQL while another process holds the retention lock (a long sweep)', { timeout: 120_000 }, async () => {
+  const database = await freshDatabase('postgres');
+  const sweeper = new pg.Client({ connectionString: database.env.DATABASE_URL });
+  await sweeper.connect();
+  let service: TestService | undefined;
+  try {
+    await sweeper.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCKS.retention]);
+    // Migrations and the queue's install take their own locks: this must not wait on the sweep.
+    service = await startTestService('postgres', { role: 'api', database });
+    const { rows } = await sweeper.query<{ held: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+        AND ((classid::bigint << 32) | objid::bigint) = $1) AS held`,
+      [ADVISORY_LOCKS.retention],
+    );
+    assert.equal(rows[0].held, true, 'the retention lock was held all along');
+  } finally {
+    await service?.stop();
+    await sweeper.end();
+    await database.drop();
+  }
 });
 
 for (const kind of DATABASE_KINDS) {
