@@ -9,6 +9,7 @@ import type { Prisma, PrismaClient } from '../storage/generated/client.js';
 import { isMissingReference, isUniqueViolation, retryTransient } from '../storage/db-errors.js';
 import { deleteUnusedImages, visibleTo } from '../storage/images.js';
 import { transactionSession } from '../storage/sql-session.js';
+import { ADVISORY_LOCKS } from '../storage/advisory-locks.js';
 import { crashPoint } from '../crash-points.js';
 import { RateLimitError } from '../auth/rate-limit.js';
 import type { RunEventBus } from './events.js';
@@ -78,9 +79,6 @@ function sameRequest(existing: RunRecord, input: StartRunInput, params: Transfer
  * queue; their progress arrives as events (see `events`).
  */
 export class RunService {
-  /** Starts per owner in this process, one at a time (startRun). */
-  private readonly starting = new Map<string, Promise<unknown>>();
-
   constructor(
     private readonly prisma: PrismaClient,
     private readonly queue: RunQueue,
@@ -106,32 +104,18 @@ export class RunService {
    * for invalid parameters or unknown images (writing nothing), and
    * RateLimitError when the owner has as many unfinished runs as the rules allow.
    */
-  async startRun(input: StartRunInput): Promise<{ run: RunRecord; created: boolean }> {
-    const owner = input.ownerId;
-    if (owner == null || !Number.isFinite(this.rules.maxQueuedRuns)) return this.store(input);
-    // One owner's starts one at a time, so that the count of their unfinished runs holds under concurrent requests.
-    const previous = this.starting.get(owner) ?? Promise.resolve();
-    const result = previous.catch(() => undefined).then(() => this.store(input));
-    this.starting.set(owner, result);
-    try {
-      return await result;
-    } finally {
-      if (this.starting.get(owner) === result) this.starting.delete(owner);
-    }
-  }
-
-  private async store(request: StartRunInput): Promise<{ run: RunRecord; created: boolean }> {
+  async startRun(request: StartRunInput): Promise<{ run: RunRecord; created: boolean }> {
     const { input, params } = await this.checkRequest(request);
     if (input.idempotencyKey) {
       const existing = await this.findByIdempotencyKey(input.idempotencyKey);
       if (existing) return { run: sameRequest(existing, input, params), created: false };
     }
-    await this.checkUnfinishedRuns(input.ownerId ?? null);
     const sizes = await this.checkImages(input, params);
     checkMemoryFits(params, sizes.content, sizes.styles, await this.engineBackend(), IMAGE_FIELDS);
 
     // The run and its job in one transaction: a run accepted is always taken, and a crash before the commit leaves neither.
     const create = () => this.prisma.$transaction(async (tx) => {
+      await this.checkUnfinishedRuns(tx, input.ownerId ?? null);
       const row = await tx.run.create({
         data: {
           jobId: randomUUID(),
@@ -267,11 +251,17 @@ export class RunService {
     return { input: { ...input, styleImages, idempotencyKey }, params };
   }
 
-  /** Refused, as a rate limit is, once the owner has as many queued or running runs as the rules allow. */
-  private async checkUnfinishedRuns(ownerId: string | null): Promise<void> {
+  /**
+   * Refused, as a rate limit is, once the owner has as many queued or running
+   * runs as the rules allow. Counted inside the transaction that stores the
+   * run, under the owner's lock: starts racing on several API processes are
+   * counted one after the other, each seeing the runs stored before it.
+   */
+  private async checkUnfinishedRuns(tx: Prisma.TransactionClient, ownerId: string | null): Promise<void> {
     const max = this.rules.maxQueuedRuns;
     if (ownerId === null || !Number.isFinite(max)) return;
-    const unfinished = await this.prisma.run.count({ where: { ownerId, status: { in: [...UNFINISHED_STATUSES] } } });
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ADVISORY_LOCKS.ownerRuns}::int, hashtext(${ownerId}))`;
+    const unfinished = await tx.run.count({ where: { ownerId, status: { in: [...UNFINISHED_STATUSES] } } });
     if (unfinished >= max) {
       throw new RateLimitError(
         `this token already has ${unfinished} unfinished runs, the most it may have queued or running at once (${max}); start more once some finish, or cancel some`,

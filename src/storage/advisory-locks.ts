@@ -28,6 +28,14 @@ export const ADVISORY_LOCKS = {
    * a newer one, which costs only repeated work.
    */
   retention: 72707371,
+  /**
+   * Taken inside the transaction that stores a run, keyed by the owner as
+   * (this id, hashtext(owner)) -- PostgreSQL's two-key space, apart from the
+   * single keys above: one owner's starts count their unfinished runs one
+   * at a time, across every API process (src/runs/run-service.ts). Two
+   * owners whose hashes collide only wait on each other.
+   */
+  ownerRuns: 72707372,
 } as const;
 
 export type AdvisoryLock = keyof typeof ADVISORY_LOCKS;
