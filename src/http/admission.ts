@@ -29,7 +29,7 @@ export class Admission {
     const caller = await this.authenticate(authorization);
     if (!caller) return { refusal: { code: 'UNAUTHENTICATED' } };
     try {
-      if (this.limiter && caller.tokenId) this.limiter.take(caller.tokenId);
+      if (this.limiter && caller.tokenId) await this.limiter.take(caller.tokenId);
     } catch (err) {
       if (!(err instanceof RateLimitError)) throw err;
       return { refusal: { code: 'RATE_LIMITED', error: err } };

@@ -8,6 +8,7 @@ import { withRequestId } from '../observability/logger.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { RunService } from '../runs/run-service.js';
 import type { PrismaClient } from '../storage/generated/client.js';
+import type { SqlSession } from '../storage/sql-session.js';
 import { createApiServices } from '../graphql/context.js';
 import { apiErrorFormatter } from '../graphql/errors.js';
 import type { ApiLimits } from '../runs/limits.js';
@@ -47,7 +48,7 @@ function maxRequestBytes(limits: ApiLimits): number {
  * (src/cli/serve.ts); close this server before stopping it.
  */
 export async function startApiServer(
-  service: { db: { prisma: PrismaClient }; runs: RunService; telemetry: Telemetry; ops?: OpsSources },
+  service: { db: { prisma: PrismaClient; sql: SqlSession }; runs: RunService; telemetry: Telemetry; ops?: OpsSources },
   config: ApiServerConfig,
 ): Promise<ApiServer> {
   // Before anything starts: an unset STYLEGRAPH_AUTH on a non-loopback address is refused here too.
@@ -65,7 +66,7 @@ export async function startApiServer(
     ...(config.publicUrl ? [new URL(config.publicUrl).host] : []),
   ]);
   const tokens = new TokenStore(service.db.prisma);
-  const limiter = authRequired && config.rateLimit !== null ? new RateLimiter(config.rateLimit ?? DEFAULT_RATE_LIMIT) : undefined;
+  const limiter = authRequired && config.rateLimit !== null ? new RateLimiter(service.db.sql, config.rateLimit ?? DEFAULT_RATE_LIMIT) : undefined;
   const admission = new Admission(tokens, authRequired, limiter);
 
   const services = createApiServices(service, config.limits, { maxQueuedRuns: config.maxQueuedRuns ?? DEFAULT_MAX_QUEUED_RUNS });

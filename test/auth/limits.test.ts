@@ -36,17 +36,6 @@ describe('auth policy', () => {
     const fake = { db: { prisma: {} }, runs: {} } as never;
     await assert.rejects(startApiServer(fake, { host: '0.0.0.0', port: 0, limits: DEFAULT_API_LIMITS }), ConfigError);
   });
-
-  test('the rate limiter refills over time and says when to retry', () => {
-    let now = 0;
-    const limiter = new RateLimiter({ perMinute: 60, burst: 2 }, () => now);
-    limiter.take('a');
-    limiter.take('a');
-    assert.throws(() => limiter.take('a'), (err: RateLimitError) => err.retryAfterSeconds === 1);
-    limiter.take('b');
-    now += 1_000;
-    limiter.take('a');
-  });
 });
 
 describe('per-token limits', () => {
@@ -78,6 +67,25 @@ describe('per-token limits', () => {
     assert.equal(Number(limited.headers.get('retry-after')), limited.errors?.[0].extensions?.retryAfterSeconds);
     // Another token has its own bucket.
     assert.equal((await api.request(other, '{ serviceInfo { version } }')).status, 200);
+  });
+
+  test('the rate limiter refills over time, says when to retry, and never runs a bucket back in time', async () => {
+    let now = Date.parse('2026-12-01T00:00:00Z');
+    const limiter = new RateLimiter(api!.service.db.sql, { perMinute: 60, burst: 2 }, () => now);
+    await limiter.take('a');
+    await limiter.take('a');
+    await assert.rejects(limiter.take('a'), (err: RateLimitError) => err.retryAfterSeconds === 1 && err.limit === 'requests');
+    await limiter.take('b');
+    now += 1_000;
+    await limiter.take('a');
+    await assert.rejects(limiter.take('a'));
+    // A process whose clock is behind refills nothing.
+    const behind = new RateLimiter(api!.service.db.sql, { perMinute: 60, burst: 2 }, () => now - 5_000);
+    await assert.rejects(behind.take('a'));
+    now += 2_500;
+    await limiter.take('a');
+    await limiter.take('a');
+    await assert.rejects(limiter.take('a'), (err: RateLimitError) => err.retryAfterSeconds === 1);
   });
 });
 

@@ -15,9 +15,11 @@ import { startServe, type ServeProcess } from '../helpers/serve-process.js';
  */
 
 const MAX_QUEUED_RUNS = 3;
+const BURST = 12;
 
 interface Reply {
   status: number;
+  retryAfter: string | null;
   body: { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] };
 }
 
@@ -27,7 +29,7 @@ async function post(endpoint: string, token: string, query: string, variables: o
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, body: (await response.json()) as Reply['body'] };
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as Reply['body'] };
 }
 
 describe('one token\'s limits across two API processes, on PostgreSQL', () => {
@@ -43,6 +45,9 @@ describe('one token\'s limits across two API processes, on PostgreSQL', () => {
       ...database.env,
       STYLEGRAPH_AUTH: 'required',
       STYLEGRAPH_MAX_QUEUED_RUNS: String(MAX_QUEUED_RUNS),
+      // No refill to speak of while the test runs: what a token gets is its burst.
+      STYLEGRAPH_RATE_LIMIT_PER_MINUTE: '1',
+      STYLEGRAPH_RATE_LIMIT_BURST: String(BURST),
     };
     for (let i = 0; i < 2; i++) nodes.push(await startServe('api', env));
     endpoints.push(...nodes.map((node) => node.graphql!));
@@ -75,4 +80,18 @@ describe('one token\'s limits across two API processes, on PostgreSQL', () => {
     assert.equal(await db.prisma.run.count(), MAX_QUEUED_RUNS);
   });
 
+  test('racing requests of one token: exactly its burst is served, the rest get 429 with Retry-After', { timeout: 60_000 }, async () => {
+    const { token } = await new TokenStore(db.prisma).create({ name: 'poller' });
+    const replies = await Promise.all(Array.from({ length: BURST + 8 }, (_, i) => post(endpoints[i % 2], token, '{ serviceInfo { version } }')));
+    const served = replies.filter((reply) => reply.status === 200);
+    const limited = replies.filter((reply) => reply.status === 429);
+    assert.equal(served.length, BURST);
+    assert.equal(limited.length, 8);
+    for (const reply of limited) {
+      assert.equal(reply.body.errors?.[0].extensions?.code, 'RATE_LIMITED');
+      assert.ok(Number(reply.retryAfter) >= 1);
+    }
+    // The two processes counted together: each served part of the burst.
+    assert.ok([0, 1].every((node) => replies.some((reply, i) => i % 2 === node && reply.status === 200)));
+  });
 });
