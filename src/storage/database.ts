@@ -3,7 +3,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { DatabaseConfig } from '../config.js';
-import { lockDataDir } from './data-dir-lock.js';
+import { lockDataDir, type ControlChannel } from './data-dir-lock.js';
 import { PrismaClient } from './generated/client.js';
 import { applyMigrations } from './migrations.js';
 import type { SqlSession } from './sql-session.js';
@@ -22,11 +22,13 @@ export interface Database {
   sql: SqlSession;
   /** Runs `fn` on one connection held throughout (session-level advisory locks need that). */
   withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /** The embedded database's: requests from local commands (`stylegraph tokens`) that cannot open it while this process holds it. */
+  control?: ControlChannel;
   close(): Promise<void>;
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  const lock = lockDataDir(dataDir);
+  const lock = await lockDataDir(dataDir);
   try {
     const pglite = await PGlite.create({ dataDir });
     // PGlite has one connection: Prisma, pg-boss and migrations all share this instance.
@@ -43,11 +45,13 @@ async function openPglite(dataDir: string): Promise<Database> {
       prisma,
       sql,
       withSession: (fn) => fn(sql),
+      control: { answer: (channel, handler) => lock.answer(channel, handler) },
       async close() {
         try {
           await prisma.$disconnect();
           await pglite.close();
         } finally {
+          // Only now: until the database is closed, the directory is still ours.
           lock.release();
         }
       },
