@@ -1,3 +1,5 @@
+import { answerTokenCommands, TOKENS_CHANNEL } from '../auth/token-control.js';
+import { TokenStore } from '../auth/tokens.js';
 import { loadConfig, ROLES, type Config, type Role } from '../config.js';
 import { loadApiConfig } from '../http/config.js';
 import { loadOpsListen, startOpsServer } from '../http/ops-routes.js';
@@ -53,6 +55,8 @@ async function serve(role: Role): Promise<number> {
   const retention = loadRetentionConfig();
   const opsListen = loadOpsListen();
   const service = await startService(config, role, { logger, retention, warmUpEngine: true });
+  // `stylegraph tokens` cannot open the embedded database while we hold it: it asks us instead.
+  service.db.control?.answer(TOKENS_CHANNEL, answerTokenCommands(new TokenStore(service.db.prisma)));
   let api: ApiServer | undefined;
   let opsServer: ApiServer | undefined;
   try {

@@ -1,6 +1,8 @@
+import { tokenCommandsVia, TOKENS_CHANNEL, type TokenCommands } from '../auth/token-control.js';
 import { TokenStore, type TokenInfo } from '../auth/tokens.js';
 import { loadConfig, MIGRATIONS_DIR } from '../config.js';
 import { stderrLogger } from '../observability/logger.js';
+import { askDataDirOwner, DataDirBusyError } from '../storage/data-dir-lock.js';
 import { openDatabase } from '../storage/database.js';
 import { command, subcommands, UsageError } from './args.js';
 
@@ -16,8 +18,9 @@ const USAGE = `Usage: stylegraph tokens <command>
 
 Clients send "Authorization: Bearer <token>" (graphql-ws: connectionParams
 { authorization: "Bearer <token>" }) to a server started with STYLEGRAPH_AUTH=required.
-The database is the service's (STYLEGRAPH_DATA_DIR or DATABASE_URL); the embedded
-one can only be opened by one process: stop the server first, or use PostgreSQL.`;
+The database is the service's (STYLEGRAPH_DATA_DIR or DATABASE_URL). The embedded
+one can only be opened by one process: while a server holds it, the command is
+sent to that server (through a socket in the data directory) and it does the work.`;
 
 function describe(token: TokenInfo): string {
   const state = token.revokedAt ? `revoked ${token.revokedAt.toISOString()}` : 'active';
@@ -27,9 +30,45 @@ function describe(token: TokenInfo): string {
   ].join('  ');
 }
 
-/** The service's token store, open while `use` runs. */
-async function withTokens<T>(use: (tokens: TokenStore) => Promise<T>): Promise<T> {
-  const db = await openDatabase(loadConfig().database, MIGRATIONS_DIR, stderrLogger());
+/** No server holds the embedded database: the command may open it itself. */
+class NoServer extends Error {}
+
+function notAnswering(dataDir: string, pid: number, host?: string): Error {
+  return new Error(
+    `${dataDir} is held by process ${pid}${host ? ` on host ${host}` : ''}, which does not answer token commands: `
+    + 'if it is a server that is still starting, try again once it serves; if it is an older version or another '
+    + 'command, stop it first (or use PostgreSQL with DATABASE_URL)',
+  );
+}
+
+/**
+ * The service's tokens while `use` runs: on the embedded database held by a
+ * running server, that server's (each command makes one call, so a NoServer
+ * comes before anything was done or printed); else the database, opened here.
+ */
+async function withTokens<T>(use: (tokens: TokenCommands) => Promise<T>): Promise<T> {
+  const { database } = loadConfig();
+  if (database.kind === 'pglite') {
+    const server = tokenCommandsVia(async (request) => {
+      const answer = await askDataDirOwner(database.dataDir, TOKENS_CHANNEL, request);
+      if (answer.kind === 'answered') return answer.value;
+      if (answer.kind === 'no-owner') throw new NoServer();
+      throw notAnswering(database.dataDir, answer.pid, answer.host);
+    });
+    try {
+      return await use(server);
+    } catch (err) {
+      if (!(err instanceof NoServer)) throw err;
+    }
+  }
+  let db;
+  try {
+    db = await openDatabase(database, MIGRATIONS_DIR, stderrLogger());
+  } catch (err) {
+    // A process took the directory after we asked (a server starting, or this command elsewhere).
+    if (err instanceof DataDirBusyError) throw notAnswering(err.dataDir, err.pid, err.host);
+    throw err;
+  }
   try {
     return await use(new TokenStore(db.prisma));
   } finally {
