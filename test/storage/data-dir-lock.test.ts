@@ -85,6 +85,26 @@ test('a lock left by a kill -9ed owner is taken over at once, by one of several 
   fs.rmSync(dir, { recursive: true });
 });
 
+test('a zombie owner (dead, not yet reaped by its parent) is gone: its lock is taken over at once', async () => {
+  const dir = tempDir();
+  // The holder's parent becomes `sleep`, which never reaps it.
+  const parent = spawn('sh', ['-c', `"${process.execPath}" "${HOLDER}" "${dir}" & exec sleep 60`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const said = await new Promise<{ held?: true; pid: number }>((resolve) => readline.createInterface({ input: parent.stdout! }).once('line', (line) => resolve(JSON.parse(line))));
+    assert.equal(said.held, true);
+    process.kill(said.pid, 'SIGKILL');
+    const state = () => fs.readFileSync(`/proc/${said.pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+    while (state() !== 'Z') await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = Date.now();
+    const lock = await lockDataDir(dir, { waitMs: 3_000 });
+    assert.ok(Date.now() - started < 1_000, 'not waited for');
+    lock.release();
+  } finally {
+    parent.kill('SIGKILL');
+  }
+  fs.rmSync(dir, { recursive: true });
+});
+
 test('an owner that is letting go (closing its database) is waited for, not refused', async () => {
   const dir = tempDir();
   const owner = await holder(dir);
