@@ -112,6 +112,9 @@ describe('web page', { skip: browserMissing() }, () => {
       await page.getByRole('button', { name: /^Use image .* as content$/ }).first().click();
       await page.getByRole('button', { name: /^Use image .* as style$/ }).first().click();
       const estimate = page.locator('#run-estimate');
+      // The form opens on settings that paint quickly on a CPU (L-BFGS, 256 px, 40 steps), not on the tutorial's hours.
+      assert.equal(await page.getByLabel('Optimizer').inputValue(), 'LBFGS');
+      await estimate.getByText(/^About .* · 40 steps ·/).waitFor();
       // An engine measured itself for the run of the test before: the estimate has seconds.
       await page.getByLabel('Size (px)').fill('64');
       await page.getByLabel('Epochs', { exact: true }).fill('2');
@@ -131,12 +134,13 @@ describe('web page', { skip: browserMissing() }, () => {
       await page.getByLabel('Steps per epoch').fill('100');
       await estimate.getByText('That is a long run on this server.').waitFor();
       await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'page-estimate-long.png'), fullPage: true });
+      await page.getByLabel('Optimizer').selectOption('ADAM');
       await estimate.getByRole('button', { name: /Use quick settings/ }).click();
       assert.equal(await page.getByLabel('Optimizer').inputValue(), 'LBFGS');
       assert.deepEqual(
         [await page.getByLabel('Size (px)').inputValue(), await page.getByLabel('Epochs', { exact: true }).inputValue(), await page.getByLabel('Steps per epoch').inputValue()],
-        ['256', '5', '12']);
-      await estimate.getByText(/^About .* · 60 steps ·/).waitFor();
+        ['256', '4', '10']);
+      await estimate.getByText(/^About .* · 40 steps ·/).waitFor();
       assert.deepEqual(problems, [], 'no console errors, warnings or failed requests');
     } finally {
       await page.close();

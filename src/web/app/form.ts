@@ -6,19 +6,24 @@
 import { ApiError, estimateRun, startRun, uploadImage, type Image, type Run, type RunEstimate, type RunParams, type ServiceLimits, type StartRunInput } from './api';
 import { apiImage, clear, formatDuration, h, uid } from './dom';
 
+/**
+ * The settings a run's speed depends on that the form opens on: a good
+ * picture in about a minute on a 2-core CPU server (256 px, 40 L-BFGS steps:
+ * 64 s there; L-BFGS reaches in 60 steps the loss of some 300 Adam steps,
+ * npm run bench -- --only optimizers), where the API's defaults (the
+ * tutorial's 512 px x 1000 Adam steps) take hours. Offered again when a run
+ * would be long.
+ */
+const QUICK = { optimizer: 'LBFGS', learningRate: null, maxDim: 256, epochs: 4, stepsPerEpoch: 10, multiscale: 1 } as const satisfies Partial<RunParams>;
+
 export const DEFAULTS: RunParams = {
-  maxDim: 512,
-  epochs: 10,
-  stepsPerEpoch: 100,
+  ...QUICK,
   contentWeight: 1e4,
   styleWeight: 1e-2,
   totalVariationWeight: 30,
-  optimizer: 'ADAM',
-  learningRate: null,
   init: 'CONTENT',
   seed: 0,
   preserveColors: false,
-  multiscale: 1,
   styleBlend: null,
 };
 
@@ -36,9 +41,6 @@ interface NumberField {
 
 /** Runs longer than this are flagged, with a quicker setting offered. */
 const LONG_RUN_SECONDS = 600;
-
-/** The quick setting offered for long runs: L-BFGS reaches the loss of 300 Adam steps in about 60 (npm run bench -- --only optimizers). */
-const QUICK: Partial<RunParams> = { optimizer: 'LBFGS', learningRate: null, maxDim: 256, epochs: 5, stepsPerEpoch: 12, multiscale: 1 };
 
 const MAIN_FIELDS: NumberField[] = [
   { name: 'maxDim', label: 'Size (px)', hint: 'Longer side of the result', min: 16, max: 8192, step: '1', integer: true },
@@ -291,7 +293,7 @@ export class RunForm {
     if (long) {
       this.estimate.append(
         h('p', { class: 'estimate-text' }, 'That is a long run on this server.'),
-        this.quickButton('Use quick settings (L-BFGS, 256 px, 60 steps)', QUICK));
+        this.quickButton(`Use quick settings (L-BFGS, ${QUICK.maxDim} px, ${QUICK.epochs * QUICK.stepsPerEpoch} steps)`, QUICK));
     }
   }
 
