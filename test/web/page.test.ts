@@ -171,6 +171,12 @@ describe('web page', { skip: browserMissing() }, () => {
 
     await page.waitForFunction(() => location.hash.startsWith('#/runs/'));
     runId = decodeURIComponent(page.url().split('#/runs/')[1]);
+    // The run view's top is in view and its heading has the focus: where the user goes on.
+    await page.waitForFunction(() => document.activeElement?.id === 'run-title');
+    assert.ok(await page.evaluate(() => {
+      const top = document.querySelector('.run-view')!.getBoundingClientRect().top;
+      return top >= 0 && top < window.innerHeight / 2;
+    }), 'the run view is scrolled into view');
     await waitForRunEnd(page, runId);
 
     // The preview changed with the epochs: the content image first, then new previews, then the result.
@@ -203,6 +209,12 @@ describe('web page', { skip: browserMissing() }, () => {
     await page.evaluate(() => document.querySelectorAll('img[loading="lazy"]').forEach((img: any) => { img.loading = 'eager'; }));
     await page.waitForFunction(() => [...document.images].every((img: any) => img.complete && img.naturalWidth > 0));
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'page-desktop.png'), fullPage: true });
+
+    // Open from the gallery, far below: the run view comes into view with its heading focused.
+    await page.evaluate(() => { (document.activeElement as any)?.blur?.(); window.scrollTo(0, 0); });
+    await card.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.waitForFunction(() => document.activeElement?.id === 'run-title');
+    assert.ok(await page.evaluate(() => Math.abs(document.querySelector('.run-view')!.getBoundingClientRect().top) < window.innerHeight / 2));
 
     // Clone with a change the server refuses: its message appears by the field it names.
     await page.getByRole('button', { name: 'Clone with changes' }).click();

@@ -29,13 +29,13 @@ const runView = new RunView({
 });
 
 const form = new RunForm((run: Run) => {
-  navigate(`#/runs/${run.id}`);
+  navigate(`#/runs/${run.id}`, true);
   void gallery.reload();
 serviceLimits().then((limits) => form.setLimits(limits), () => undefined);
 });
 
 const gallery = new Gallery({
-  open: (run) => navigate(`#/runs/${run.id}`),
+  open: (run) => navigate(`#/runs/${run.id}`, true),
   clone: (run) => form.cloneFrom(run),
   images: (images) => form.setRecentImages(images),
 });
@@ -80,7 +80,11 @@ main.append(
   h('div', { class: 'col col-run' }, welcome, runView.element),
   h('div', { class: 'col col-gallery' }, gallery.element));
 
-function navigate(hash: string): void {
+/** After Open or Start (`showRun`) the run view is brought into view and its heading focused: the user's next step is there. */
+let showRunNext = false;
+
+function navigate(hash: string, showRun = false): void {
+  showRunNext = showRun;
   if (location.hash === hash) route();
   else location.hash = hash;
 }
@@ -103,8 +107,13 @@ function route(): void {
     openedId = runId;
     void runView.open(runId);
   }
-  // On a phone the run sits below the form: bring it into view.
-  if (window.matchMedia('(max-width: 899px)').matches) runView.element.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  if (showRunNext) {
+    showRunNext = false;
+    runView.bringIntoView();
+  } else if (window.matchMedia('(max-width: 899px)').matches) {
+    // On a phone the run sits below the form: bring it into view.
+    runView.element.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  }
 }
 
 document.querySelector('[data-nav="gallery"]')!.addEventListener('click', () => {

@@ -111,6 +111,12 @@ export class RunView {
     this.ticker = undefined;
   }
 
+  /** Scrolls the run's top into view and moves focus to its heading, so keyboard and screen-reader users continue there. */
+  bringIntoView(): void {
+    this.element.scrollIntoView({ block: 'start' });
+    this.title.focus({ preventScroll: true });
+  }
+
   hide(): void {
     this.close();
     this.run = undefined;
