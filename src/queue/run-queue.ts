@@ -50,21 +50,22 @@ export class RunQueue {
       pollingIntervalSeconds: options.pollingSeconds,
     });
     boss.on('error', (err) => options.logger.error({ err }, 'job queue error'));
-    // Processes starting at once on a new database race to create pg-boss's schema, which
-    // pg-boss 10 does not survive (a unique violation on the schema's name): one at a time.
+    // Processes starting at once on a new database race to create pg-boss's schema and the queue, which
+    // pg-boss 10 does not survive (a unique violation on the schema's name, a deadlock in create_queue): one at a time.
     await db.withSession(async (session) => {
       await session.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCKS.queueInstall]);
       try {
         await boss.start();
+        // Creating the queue (and its partition table) at once deadlocks in pg-boss too: under the same lock.
+        await boss.createQueue(QUEUE, {
+          name: QUEUE,
+          expireInHours: MAX_RUN_HOURS,
+          retryLimit: RESTART_LIMIT,
+          retryDelay: 0,
+        });
       } finally {
         await session.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCKS.queueInstall]);
       }
-    });
-    await boss.createQueue(QUEUE, {
-      name: QUEUE,
-      expireInHours: MAX_RUN_HOURS,
-      retryLimit: RESTART_LIMIT,
-      retryDelay: 0,
     });
     return new RunQueue(boss, db);
   }
