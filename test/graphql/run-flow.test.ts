@@ -85,8 +85,9 @@ for (const kind of DATABASE_KINDS) {
         assert.deepEqual([epoch!.preview.width, epoch!.preview.height, epoch!.preview.mimeType], [32, 32, 'image/png']);
       }
 
-      const { run } = await api.query(`query($id: ID!) { run(id: $id) { ${RUN_FIELDS} epochs { epoch preview { id } } } }`, { id: startRun.id });
+      const { run } = await api.query(`query($id: ID!) { run(id: $id) { ${RUN_FIELDS} epochs { epoch preview { id } } latestEpoch { epoch preview { id } } } }`, { id: startRun.id });
       assert.equal(run.status, 'SUCCEEDED', run.error);
+      assert.deepEqual(run.latestEpoch, run.epochs.at(-1), 'latestEpoch is the last of the epochs');
       assert.equal(run.progress, 1);
       assert.ok(run.backend);
       assert.deepEqual(run.epochs.map((e: { epoch: number }) => e.epoch), [1, 2, 3]);

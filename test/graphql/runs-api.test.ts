@@ -113,6 +113,11 @@ describe('GraphQL API: inputs, errors, cancel, clone, history', () => {
     const events = results.map((r) => r.data!.runEvents);
     assert.deepEqual(events.at(-1), { kind: 'STATUS', status: 'CANCELED', epoch: null });
     assert.ok(events.filter((e) => e.kind === 'EPOCH').length < 50);
+    // The picture so far stays reachable: the latest epoch's preview, though there is no result.
+    const { run } = await api.query('query($id: ID!) { run(id: $id) { resultImage { id } epochs { epoch preview { id } } latestEpoch { epoch preview { id } } } }', { id: startRun.id });
+    assert.equal(run.resultImage, null);
+    assert.ok(run.latestEpoch?.preview, 'a canceled run keeps its latest preview');
+    assert.deepEqual(run.latestEpoch, run.epochs.at(-1));
     // Cancelling again returns it as it is.
     assert.equal((await api.query(CANCEL, { id: startRun.id })).cancelRun.status, 'CANCELED');
   });

@@ -73,6 +73,16 @@ export class RunResolver {
     return (await ctx.runs.epochs(run)).map(RunEpoch.from);
   }
 
+  @FieldResolver(() => RunEpoch, {
+    nullable: true,
+    description: 'The last finished epoch, whose preview is the picture so far (also of a CANCELED or FAILED run); null before the first. '
+      + 'For lists of runs: one epoch each instead of all.',
+  })
+  async latestEpoch(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<RunEpoch | null> {
+    const last = (await ctx.runs.epochs(run)).at(-1);
+    return last ? RunEpoch.from(last) : null;
+  }
+
   @FieldResolver(() => Int)
   totalEpochs(@Root() run: RunRecord): number {
     return run.params.epochs;
