@@ -63,3 +63,16 @@ export function watchConsole(page: Page): string[] {
   });
   return problems;
 }
+
+/**
+ * Loads the page's lazy images and waits until every image with a source has
+ * decoded: a full-page screenshot shows those below the fold too. (An image
+ * without a source, such as the closed full-size view's, is left out.)
+ */
+export async function loadAllImages(page: Page): Promise<void> {
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  await page.evaluate(() => (globalThis as any).document.querySelectorAll('img[loading="lazy"]').forEach((img: any) => { img.loading = 'eager'; }));
+  await page.waitForFunction(() => [...(globalThis as any).document.images]
+    .filter((img: any) => img.getAttribute('src'))
+    .every((img: any) => img.complete && img.naturalWidth > 0));
+}

@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { DEFAULT_API_LIMITS } from '../../src/runs/limits.js';
 import { startApiServer, type ApiServer } from '../../src/http/server.js';
 import { WEB_ROOT } from '../../src/web/static.js';
-import { ARTIFACTS_DIR, browserMissing, launchBrowser, watchConsole, type TestBrowser } from '../helpers/browser.js';
+import { ARTIFACTS_DIR, browserMissing, launchBrowser, loadAllImages, watchConsole, type TestBrowser } from '../helpers/browser.js';
 import { makePng } from '../helpers/images.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
@@ -206,8 +206,7 @@ describe('web page', { skip: browserMissing() }, () => {
     const card = page.locator(`.run-card[data-run-id="${runId}"]`);
     await page.waitForSelector(`.run-card[data-run-id="${runId}"][data-status="SUCCEEDED"] img.result`);
     assert.equal(await card.locator('img.result').getAttribute('src'), run.data.run.resultImage.url);
-    await page.evaluate(() => document.querySelectorAll('img[loading="lazy"]').forEach((img: any) => { img.loading = 'eager'; }));
-    await page.waitForFunction(() => [...document.images].every((img: any) => img.complete && img.naturalWidth > 0));
+    await loadAllImages(page);
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'page-desktop.png'), fullPage: true });
 
     // Open from the gallery, far below: the run view comes into view with its heading focused.
@@ -253,9 +252,7 @@ describe('web page', { skip: browserMissing() }, () => {
     await phone.waitForSelector('.run-view[data-status="SUCCEEDED"]');
     await phone.waitForSelector('.chart canvas');
     await phone.waitForSelector(`.run-card[data-run-id="${runId}"] img.result`);
-    // A full-page screenshot shows images below the fold too: load the lazy ones now.
-    await phone.evaluate(() => document.querySelectorAll('img[loading="lazy"]').forEach((img: any) => { img.loading = 'eager'; }));
-    await phone.waitForFunction(() => [...document.images].every((img: any) => img.complete && img.naturalWidth > 0));
+    await loadAllImages(phone);
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `no sideways scrolling at phone width (${overflow} px too wide)`);
     await phone.screenshot({ path: path.join(ARTIFACTS_DIR, 'page-phone.png'), fullPage: true });

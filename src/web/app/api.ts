@@ -44,6 +44,39 @@ export interface RunParams {
   preserveColors: boolean;
   multiscale: number;
   styleBlend: number[] | null;
+  mode: RunMode;
+  /** The fast-style network of the fast modes; null in OPTIMIZE. */
+  preset: string | null;
+}
+
+export type RunMode = 'OPTIMIZE' | 'FAST' | 'FAST_THEN_OPTIMIZE';
+export const RUN_MODES: RunMode[] = ['OPTIMIZE', 'FAST', 'FAST_THEN_OPTIMIZE'];
+
+/** Whether the mode starts from a fast-style network: its style is the preset's painting, not style images. */
+export function isFastMode(mode: RunMode): boolean {
+  return mode !== 'OPTIMIZE';
+}
+
+/**
+ * The parameters (and inputs) a mode has no use for: the form hides them and
+ * does not send them, the run view does not list them. A FAST run is one
+ * pass, its weights only weigh the losses it reports; the fast modes' style
+ * is the preset's one painting; FAST_THEN_OPTIMIZE starts from the network's
+ * picture, not from `init`.
+ */
+export const UNUSED_IN_MODE: Record<RunMode, ReadonlySet<string>> = {
+  OPTIMIZE: new Set(['preset']),
+  FAST: new Set(['optimizer', 'epochs', 'stepsPerEpoch', 'seed', 'contentWeight', 'styleWeight', 'totalVariationWeight',
+    'learningRate', 'multiscale', 'init', 'styleBlend', 'styleImageIds']),
+  FAST_THEN_OPTIMIZE: new Set(['init', 'styleBlend', 'styleImageIds']),
+};
+
+/** A trained fast-style network (Query.presets). */
+export interface Preset {
+  name: string;
+  title: string;
+  artist: string | null;
+  painting: Image | null;
 }
 
 export interface Run {
@@ -62,7 +95,11 @@ export interface Run {
   error: string | null;
   backend: string | null;
   params: RunParams;
+  /** The last finished epoch: its preview is the picture so far. */
+  latestEpoch: LatestEpoch | null;
 }
+
+export type LatestEpoch = Pick<RunEpoch, 'epoch' | 'totalLoss' | 'preview'>;
 
 export interface RunWithEpochs extends Run {
   epochs: RunEpoch[];
@@ -78,14 +115,15 @@ export interface RunEvent {
 export interface StartRunInput extends Partial<RunParams> {
   cloneOf?: string;
   contentImageId: string;
-  styleImageIds: string[];
+  /** Left out in the fast modes and in clones that keep them. */
+  styleImageIds?: string[];
   idempotencyKey?: string;
 }
 
 const IMAGE = 'id url width height mimeType';
-const PARAMS = 'params { maxDim epochs stepsPerEpoch contentWeight styleWeight totalVariationWeight optimizer learningRate init seed preserveColors multiscale styleBlend }';
+const PARAMS = 'params { maxDim epochs stepsPerEpoch contentWeight styleWeight totalVariationWeight optimizer learningRate init seed preserveColors multiscale styleBlend mode preset }';
 const RUN = `id status createdAt startedAt finishedAt currentEpoch totalEpochs progress queuePosition error backend
-  contentImage { ${IMAGE} } styleImages { ${IMAGE} } resultImage { ${IMAGE} } ${PARAMS}`;
+  contentImage { ${IMAGE} } styleImages { ${IMAGE} } resultImage { ${IMAGE} } ${PARAMS} latestEpoch { epoch totalLoss preview { ${IMAGE} } }`;
 const EPOCH = `epoch step totalLoss contentLoss styleLoss totalVariationLoss elapsedMs preview { ${IMAGE} }`;
 
 const TOKEN_KEY = 'stylegraph.token';
@@ -228,6 +266,11 @@ export async function uploadImage(file: Blob, filename: string): Promise<Image> 
   form.append('0', file, filename);
   const data = await send<{ uploadImage: Image }>({ body: form, headers: { 'apollo-require-preflight': 'true' } });
   return data.uploadImage;
+}
+
+export async function listPresets(): Promise<Preset[]> {
+  const data = await request<{ presets: Preset[] }>(`query Presets { presets { name title artist painting { ${IMAGE} } } }`);
+  return data.presets;
 }
 
 export async function startRun(input: StartRunInput): Promise<Run> {

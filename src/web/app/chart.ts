@@ -40,7 +40,8 @@ export class LossChart {
   constructor() {
     this.plotHost = h('div', { class: 'chart-plot' });
     this.summary = h('p', { class: 'visually-hidden', 'aria-live': 'off' });
-    this.element = h('figure', { class: 'chart', role: 'group', 'aria-label': 'Loss curves, log scale' },
+    // A figure named by its caption (a figure may not take the role group).
+    this.element = h('figure', { class: 'chart' },
       this.plotHost,
       this.summary,
       h('figcaption', { class: 'chart-caption' }, 'Losses per epoch (log scale)'));

@@ -1,5 +1,5 @@
 /** A few helpers for building the page without a framework. */
-import { showImage } from './api';
+import { showImage, type Image } from './api';
 
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
@@ -39,6 +39,20 @@ export function clear(element: Element): void {
   element.replaceChildren();
 }
 
+/**
+ * Rebuilds part of the page without losing the keyboard user's place: when
+ * focus was on an element of `container` marked `data-focus-key`, the new
+ * element with the same key gets it back (else it would fall to <body>).
+ */
+export function keepFocus(container: Element, rebuild: () => void): void {
+  const focused = document.activeElement;
+  const key = focused instanceof HTMLElement && container.contains(focused) ? focused.dataset.focusKey : undefined;
+  rebuild();
+  if (key === undefined) return;
+  const again = [...container.querySelectorAll<HTMLElement>('[data-focus-key]')].find((element) => element.dataset.focusKey === key);
+  again?.focus({ preventScroll: true });
+}
+
 let idCounter = 0;
 /** A unique element id, for labels and aria references. */
 export function uid(prefix: string): string {
@@ -64,6 +78,11 @@ export function formatNumber(value: number | null | undefined): string {
   return Number(value.toPrecision(3)).toString();
 }
 
+/** What to call an image in labels: its short id. */
+export function imageName(image: Image): string {
+  return `image ${image.id.slice(0, 8)}`;
+}
+
 export function formatDate(iso: string): string {
   const date = new Date(iso);
   return date.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
@@ -75,6 +94,12 @@ export const STATUS_LABELS: Record<string, string> = {
   SUCCEEDED: 'Done',
   FAILED: 'Failed',
   CANCELED: 'Canceled',
+};
+
+export const MODE_LABELS: Record<string, string> = {
+  OPTIMIZE: 'Optimize',
+  FAST: 'Fast',
+  FAST_THEN_OPTIMIZE: 'Fast, then optimize',
 };
 
 export function statusBadge(status: string): HTMLSpanElement {

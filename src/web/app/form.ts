@@ -3,8 +3,8 @@
  * here or picked from those already uploaded), the main parameters, start.
  * Errors from the API appear next to the field they name.
  */
-import { ApiError, estimateRun, startRun, uploadImage, type Image, type Run, type RunEstimate, type RunParams, type ServiceLimits, type StartRunInput } from './api';
-import { apiImage, clear, formatDuration, h, uid } from './dom';
+import { ApiError, estimateRun, isFastMode, RUN_MODES, startRun, UNUSED_IN_MODE, uploadImage, type Image, type Preset, type Run, type RunEstimate, type RunMode, type RunParams, type ServiceLimits, type StartRunInput } from './api';
+import { apiImage, clear, formatDuration, h, imageName, keepFocus, MODE_LABELS, uid } from './dom';
 
 /**
  * The settings a run's speed depends on that the form opens on: a good
@@ -25,7 +25,16 @@ export const DEFAULTS: RunParams = {
   seed: 0,
   preserveColors: false,
   styleBlend: null,
+  mode: 'OPTIMIZE',
+  preset: null,
 };
+
+const MODE_HINTS: Record<RunMode, string> = {
+  OPTIMIZE: 'Gatys et al.: any painting you give it; a minute or more',
+  FAST: 'One pass through a network trained on a painting: seconds',
+  FAST_THEN_OPTIMIZE: 'Optimizes onward from the network\u2019s picture',
+};
+
 
 interface NumberField {
   name: keyof RunParams;
@@ -101,8 +110,17 @@ export class RunForm {
   private content: Slot = {};
   private styles: Slot[] = [];
   private recent: Image[] = [];
+  private presets: Preset[] = [];
+  private mode: RunMode = 'OPTIMIZE';
+  private preset: string | null = null;
   private cloneOf: Run | undefined;
   private readonly inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
+  /** Each parameter's field (label, control, hint, error), to hide where the mode has no use for it. */
+  private readonly fieldBoxes = new Map<string, HTMLElement>();
+  private readonly modeGroup: HTMLFieldSetElement;
+  private readonly presetGroup: HTMLFieldSetElement;
+  private readonly presetList: HTMLDivElement;
+  private readonly styleGroup: HTMLFieldSetElement;
   private readonly errors = new Map<string, HTMLElement>();
   private readonly contentBox: HTMLDivElement;
   private readonly stylesBox: HTMLDivElement;
@@ -151,10 +169,34 @@ export class RunForm {
     const styleError = h('p', { class: 'field-error', id: 'style-error', 'aria-live': 'polite' });
     this.errors.set('contentImageId', contentError);
     this.errors.set('styleImageIds', styleError);
+    const presetError = h('p', { class: 'field-error', id: 'preset-error', 'aria-live': 'polite' });
+    this.errors.set('preset', presetError);
+    this.errors.set('mode', presetError);
+
+    const modeName = uid('mode');
+    this.modeGroup = h('fieldset', { class: 'group mode-group', hidden: true },
+      h('legend', {}, 'How to paint'),
+      h('div', { class: 'mode-options' }, ...RUN_MODES.map((mode) => {
+        const id = uid(`mode-${mode.toLowerCase()}`);
+        const radio = h('input', { type: 'radio', name: modeName, id, value: mode, 'aria-labelledby': `${id}-name`, 'aria-describedby': `${id}-hint` });
+        radio.addEventListener('change', () => this.chooseMode(mode));
+        // The whole label is the tap target; the name is the mode's, the hint its description.
+        return h('div', { class: 'mode-option' }, radio,
+          h('label', { for: id },
+            h('strong', { id: `${id}-name` }, MODE_LABELS[mode]),
+            h('span', { class: 'field-hint', id: `${id}-hint` }, MODE_HINTS[mode])));
+      })));
+    this.presetList = h('div', { class: 'preset-list' });
+    this.presetGroup = h('fieldset', { class: 'group preset-group', hidden: true, 'aria-describedby': 'preset-error' },
+      h('legend', {}, 'Painting'),
+      this.presetList,
+      presetError);
+    this.fieldBoxes.set('preset', this.presetGroup);
 
     this.element = h('form', { class: 'run-form', novalidate: true, 'aria-labelledby': 'form-title' },
       h('h2', { id: 'form-title', class: 'panel-title' }, 'New run'),
       this.cloneBanner,
+      this.modeGroup,
       h('fieldset', { class: 'group' },
         h('legend', {}, 'Content image'),
         this.contentBox,
@@ -162,7 +204,8 @@ export class RunForm {
         this.contentFile,
         this.recentContent,
         contentError),
-      h('fieldset', { class: 'group' },
+      this.presetGroup,
+      this.styleGroup = h('fieldset', { class: 'group' },
         h('legend', {}, 'Style images'),
         this.stylesBox,
         h('label', { for: styleFileId, class: 'button button-upload' }, 'Upload style images'),
@@ -174,7 +217,7 @@ export class RunForm {
         h('div', { class: 'field-grid' },
           this.selectField('optimizer', 'Optimizer', [['ADAM', 'Adam (the tutorial)'], ['LBFGS', 'L-BFGS (fewer steps)']]),
           ...MAIN_FIELDS.map((field) => this.numberField(field))),
-        this.checkbox('preserveColors', 'Keep the content\u2019s colours'),
+        this.checkbox('preserveColors', 'Keep the content\u2019s colors'),
         h('details', { class: 'advanced' },
           h('summary', {}, 'More settings'),
           h('div', { class: 'field-grid' },
@@ -199,8 +242,60 @@ export class RunForm {
       if ((event.target as HTMLSelectElement).name === 'optimizer') (this.inputs.get('learningRate') as HTMLInputElement).value = '';
       this.scheduleEstimate();
     });
+    this.fieldBoxes.set('styleImageIds', this.styleGroup);
     this.setValues(DEFAULTS);
     this.renderSlots();
+  }
+
+  /**
+   * The fast-style networks of the server, offered as paintings to choose in
+   * the fast modes; with none, the form offers only the optimisation.
+   */
+  setPresets(presets: Preset[]): void {
+    this.presets = presets;
+    this.modeGroup.hidden = presets.length === 0;
+    this.renderPresets();
+    this.renderRecent();
+  }
+
+  private chooseMode(mode: RunMode): void {
+    this.mode = mode;
+    if (isFastMode(mode) && !this.presets.some((p) => p.name === this.preset)) this.preset = this.presets[0]?.name ?? null;
+    this.showError('preset', '');
+    this.applyMode();
+    this.idempotencyKey = randomKey();
+    this.scheduleEstimate();
+  }
+
+  /** Shows the fields the chosen mode uses, and checks its radio and its preset's. */
+  private applyMode(): void {
+    for (const radio of this.modeGroup.querySelectorAll<HTMLInputElement>('input[type=radio]')) radio.checked = radio.value === this.mode;
+    for (const radio of this.presetList.querySelectorAll<HTMLInputElement>('input[type=radio]')) radio.checked = radio.value === this.preset;
+    const unused = UNUSED_IN_MODE[this.mode];
+    for (const [name, box] of this.fieldBoxes) box.hidden = unused.has(name);
+  }
+
+  private renderPresets(): void {
+    const name = uid('preset');
+    keepFocus(this.presetList, () => {
+      clear(this.presetList);
+      for (const preset of this.presets) {
+        const id = uid(`preset-${preset.name}`);
+        const radio = h('input', { type: 'radio', name, id, value: preset.name, class: 'preset-radio', 'data-focus-key': preset.name });
+        radio.addEventListener('change', () => {
+          this.preset = preset.name;
+          this.showError('preset', '');
+          this.idempotencyKey = randomKey();
+          this.scheduleEstimate();
+        });
+        this.presetList.append(h('div', { class: 'preset-option' }, radio,
+          h('label', { for: id, class: 'preset-card' },
+            preset.painting ? apiImage(preset.painting.url, { alt: '', width: 96, height: 72, loading: 'lazy' }) : h('span', { class: 'preset-blank' }),
+            h('span', { class: 'preset-title' }, preset.title),
+            preset.artist ? h('span', { class: 'preset-artist' }, preset.artist) : null)));
+      }
+    });
+    this.applyMode();
   }
 
   /** The server's limits: checked here first, so the form says at once what it would refuse. */
@@ -289,7 +384,7 @@ export class RunForm {
     this.estimate.className = `estimate${long ? ' estimate-long' : ''}`;
     const time = estimate.seconds === null ? 'No engine has measured its speed yet' : `About ${formatDuration(estimate.seconds * 1000)}`;
     this.estimate.append(h('p', { class: 'estimate-text' },
-      `${time}${estimate.device ? ` on ${estimate.device}` : ''} · ${estimate.steps} steps · ${gib} GiB`));
+      `${time}${estimate.device ? ` on ${estimate.device}` : ''} · ${estimate.steps === 0 ? 'one pass' : `${estimate.steps} steps`} · ${gib} GiB`));
     if (long) {
       this.estimate.append(
         h('p', { class: 'estimate-text' }, 'That is a long run on this server.'),
@@ -315,10 +410,15 @@ export class RunForm {
       else if (input instanceof HTMLInputElement && input.type === 'number') values[name] = input.value.trim() === '' ? null : Number(input.value);
       else if (name !== 'styleBlend') values[name] = input.value;
     }
+    values.mode = this.mode;
+    values.preset = this.preset;
     return values as unknown as RunParams;
   }
 
   private setValues(params: RunParams): void {
+    this.mode = params.mode;
+    this.preset = params.preset;
+    this.applyMode();
     for (const [name, input] of this.inputs) {
       const value = params[name as keyof RunParams];
       if (input instanceof HTMLInputElement && input.type === 'checkbox') input.checked = Boolean(value);
@@ -334,7 +434,9 @@ export class RunForm {
     control.setAttribute('aria-describedby', [hintEl ? `${id}-hint` : '', `${id}-error`].filter(Boolean).join(' '));
     this.inputs.set(name, control);
     this.errors.set(name, error);
-    return h('div', { class: 'field' }, h('label', { for: id }, label), control, hintEl, error);
+    const box = h('div', { class: 'field' }, h('label', { for: id }, label), control, hintEl, error);
+    this.fieldBoxes.set(name, box);
+    return box;
   }
 
   private numberField(field: NumberField): HTMLDivElement {
@@ -358,7 +460,9 @@ export class RunForm {
   private checkbox(name: string, label: string): HTMLDivElement {
     const input = h('input', { id: uid(`field-${name}`), name, type: 'checkbox' });
     this.inputs.set(name, input);
-    return h('div', { class: 'field field-check' }, input, h('label', { for: input.id }, label));
+    const box = h('div', { class: 'field field-check' }, input, h('label', { for: input.id }, label));
+    this.fieldBoxes.set(name, box);
+    return box;
   }
 
   private async upload(file: File, role: 'content' | 'style'): Promise<void> {
@@ -403,6 +507,8 @@ export class RunForm {
       this.contentBox.append(this.slotView(this.content, 'content image', () => {
         this.content = {};
         this.renderSlots();
+        // The removed image's button is gone: the keyboard continues at the upload.
+        this.contentFile.focus();
       }));
     } else {
       this.contentBox.append(h('p', { class: 'slot-empty' }, 'No content image yet.'));
@@ -413,6 +519,7 @@ export class RunForm {
       this.stylesBox.append(this.slotView(slot, `style image ${i + 1}`, () => {
         this.styles = this.styles.filter((s) => s !== slot);
         this.renderSlots();
+        this.styleFile.focus();
       }));
     });
     this.submitButton.disabled = this.uploads > 0;
@@ -422,16 +529,20 @@ export class RunForm {
   }
 
   private renderRecent(): void {
-    const make = (box: HTMLElement, role: 'content' | 'style') => {
+    // The presets' paintings are chosen as presets, not offered as images uploaded before.
+    const paintings = new Set(this.presets.flatMap((preset) => (preset.painting ? [preset.painting.id] : [])));
+    const images = this.recent.filter((image) => !paintings.has(image.id)).slice(0, 12);
+    const make = (box: HTMLElement, role: 'content' | 'style') => keepFocus(box, () => {
       clear(box);
-      if (this.recent.length === 0) return;
+      if (images.length === 0) return;
       box.append(h('span', { class: 'recent-label' }, 'or pick one uploaded before:'));
       const list = h('div', { class: 'recent-list' });
-      for (const image of this.recent.slice(0, 12)) {
+      for (const image of images) {
         const selected = role === 'content' ? this.content.image?.id === image.id : this.styles.some((s) => s.image?.id === image.id);
         list.append(h('button', {
-          type: 'button', class: 'recent-item', 'aria-pressed': String(selected),
-          'aria-label': `${selected ? 'Unselect' : 'Use'} image ${image.id.slice(0, 8)} (${image.width}×${image.height}) as ${role}`,
+          type: 'button', class: 'recent-item', 'aria-pressed': String(selected), 'data-focus-key': image.id,
+          'aria-label': `Use ${imageName(image)} (${image.width}×${image.height}) as ${role}`,
+          title: imageName(image),
           onclick: () => {
             if (role === 'content') this.content = selected ? {} : { image };
             else if (selected) this.styles = this.styles.filter((s) => s.image?.id !== image.id);
@@ -442,7 +553,7 @@ export class RunForm {
         }, apiImage(image.url, { alt: '', width: 48, height: 48, loading: 'lazy' })));
       }
       box.append(list);
-    };
+    });
     make(this.recentContent, 'content');
     make(this.recentStyles, 'style');
   }
@@ -472,10 +583,13 @@ export class RunForm {
       if (showErrors) this.showError(name, message);
       ok = false;
     };
+    const unused = UNUSED_IN_MODE[this.mode];
     if (!this.content.image) fail('contentImageId', 'Choose a content image.');
-    if (!this.styles.some((s) => s.image)) fail('styleImageIds', 'Choose at least one style image.');
-    const params: Partial<RunParams> = {};
+    if (!unused.has('styleImageIds') && !this.styles.some((s) => s.image)) fail('styleImageIds', 'Choose at least one style image.');
+    if (isFastMode(this.mode) && !this.preset) fail('preset', 'Choose a painting.');
+    const params: Partial<RunParams> = { mode: this.mode, preset: isFastMode(this.mode) ? this.preset : null };
     for (const field of [...MAIN_FIELDS, ...ADVANCED_FIELDS]) {
+      if (unused.has(field.name)) continue;
       const input = this.inputs.get(field.name) as HTMLInputElement;
       if (field.optional && input.value.trim() === '') {
         (params as Record<string, null>)[field.name] = null;
@@ -493,9 +607,9 @@ export class RunForm {
       fail('epochs', `Epochs × steps is ${params.epochs * params.stepsPerEpoch}; this server allows ${this.limits.maxTotalSteps}.`);
     }
     params.preserveColors = (this.inputs.get('preserveColors') as HTMLInputElement).checked;
-    params.init = this.inputs.get('init')!.value;
-    params.optimizer = this.inputs.get('optimizer')!.value;
-    const blend = this.inputs.get('styleBlend')!.value.trim();
+    if (!unused.has('init')) params.init = this.inputs.get('init')!.value;
+    if (!unused.has('optimizer')) params.optimizer = this.inputs.get('optimizer')!.value;
+    const blend = unused.has('styleBlend') ? '' : this.inputs.get('styleBlend')!.value.trim();
     const styleImageIds = this.styles.flatMap((s) => (s.image ? [s.image.id] : []));
     if (blend) {
       const weights = blend.split(/[\s,;]+/).filter(Boolean).map(Number);
@@ -509,7 +623,8 @@ export class RunForm {
     return {
       ...(this.cloneOf ? { cloneOf: this.cloneOf.id } : {}),
       contentImageId: this.content.image!.id,
-      styleImageIds,
+      // The fast modes' style is the preset's painting: the server refuses style images there.
+      ...(unused.has('styleImageIds') ? {} : { styleImageIds }),
       ...params,
       idempotencyKey: this.idempotencyKey,
     };

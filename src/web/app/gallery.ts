@@ -1,6 +1,6 @@
 /** History: every run, newest first, with its final image and parameters; filter by status; open or clone. */
 import { FINISHED, listRuns, RUN_STATUSES, type Image, type Run, type RunStatus } from './api';
-import { apiImage, clear, formatDate, formatNumber, h, STATUS_LABELS, statusBadge, uid } from './dom';
+import { apiImage, clear, formatDate, formatNumber, h, MODE_LABELS, STATUS_LABELS, statusBadge, uid } from './dom';
 
 const PAGE_SIZE = 12;
 
@@ -9,6 +9,15 @@ export interface GalleryActions {
   clone(run: Run): void;
   /** Every image the loaded runs used, newest first, for reuse in the form. */
   images(images: Image[]): void;
+}
+
+/** A card's one line of parameters: the method, and what sets a run apart in it. */
+function cardParams(run: Run): string {
+  const p = run.params;
+  const optimization = `${p.epochs}×${p.stepsPerEpoch} · style ${formatNumber(p.styleWeight)} · seed ${p.seed}`;
+  if (p.mode === 'OPTIMIZE') return `${p.maxDim} px · ${optimization}`;
+  const fast = `${MODE_LABELS[p.mode]} · ${p.preset} · ${p.maxDim} px`;
+  return p.mode === 'FAST' ? fast : `${fast} · ${optimization}`;
 }
 
 export class Gallery {
@@ -79,11 +88,24 @@ export class Gallery {
     this.loading = true;
     this.grid.setAttribute('aria-busy', 'true');
     try {
-      const count = fresh ? Math.max(PAGE_SIZE, this.runs.length) : PAGE_SIZE;
-      const page = await listRuns(this.status, count, fresh ? null : this.endCursor);
-      this.runs = fresh ? page.runs : [...this.runs, ...page.runs.filter((run) => !this.runs.some((r) => r.id === run.id))];
-      this.endCursor = page.endCursor;
-      this.hasNextPage = page.hasNextPage;
+      if (fresh) {
+        // As many runs as are shown, a page at a time: one request for all of them could exceed the query's complexity limit.
+        const shown = Math.max(PAGE_SIZE, this.runs.length);
+        let page = await listRuns(this.status, PAGE_SIZE, null);
+        const runs = [...page.runs];
+        while (page.hasNextPage && runs.length < shown) {
+          page = await listRuns(this.status, PAGE_SIZE, page.endCursor);
+          runs.push(...page.runs);
+        }
+        this.runs = runs;
+        this.endCursor = page.endCursor;
+        this.hasNextPage = page.hasNextPage;
+      } else {
+        const page = await listRuns(this.status, PAGE_SIZE, this.endCursor);
+        this.runs = [...this.runs, ...page.runs.filter((run) => !this.runs.some((r) => r.id === run.id))];
+        this.endCursor = page.endCursor;
+        this.hasNextPage = page.hasNextPage;
+      }
       this.note.textContent = '';
     } catch (error) {
       this.note.textContent = `Could not load runs: ${error instanceof Error ? error.message : String(error)}`;
@@ -126,24 +148,24 @@ export class Gallery {
   }
 
   private card(run: Run): HTMLLIElement {
-    const image = run.resultImage ?? run.contentImage;
+    // The picture so far where there is no result yet (or never will be: a canceled run).
+    const image = run.resultImage ?? run.latestEpoch?.preview ?? run.contentImage;
     const p = run.params;
     const open = () => this.actions.open(run);
     return h('li', { class: 'run-card', 'data-run-id': run.id, 'data-status': run.status },
-      h('button', { type: 'button', class: 'run-card-image', onclick: open, 'aria-label': `Open run ${run.id.slice(0, 8)}, ${STATUS_LABELS[run.status]}` },
+      // Named by its text (no aria-label), so that the visible progress is part of the name.
+      h('button', { type: 'button', class: 'run-card-image', onclick: open },
         apiImage(image.url, {
           alt: '', loading: 'lazy', width: image.width, height: image.height,
-          class: `${run.resultImage ? 'result' : 'pending'}${image.width < 64 ? ' small' : ''}`,
+          class: `${image === run.contentImage ? 'pending' : 'result'}${image.width < 64 ? ' small' : ''}`,
         }),
-        !run.resultImage && !FINISHED.has(run.status)
-          ? h('span', { class: 'run-card-progress' }, `${run.currentEpoch} / ${run.totalEpochs}`)
-          : null),
+        h('span', { class: 'visually-hidden' }, `Open run ${run.id.slice(0, 8)}, ${STATUS_LABELS[run.status]}`),
+        run.resultImage ? null : h('span', { class: 'run-card-progress' }, `epoch ${run.currentEpoch} / ${run.totalEpochs}`)),
       h('div', { class: 'run-card-body' },
         h('div', { class: 'run-card-top' },
           statusBadge(run.status),
           h('time', { datetime: run.createdAt }, formatDate(run.createdAt))),
-        h('p', { class: 'run-card-params' },
-          `${p.maxDim} px · ${p.epochs}×${p.stepsPerEpoch} · style ${formatNumber(p.styleWeight)} · seed ${p.seed}`),
+        h('p', { class: 'run-card-params' }, cardParams(run)),
         h('div', { class: 'run-card-thumbs', 'aria-hidden': 'true' },
           ...[run.contentImage, ...run.styleImages].slice(0, 4).map((img) => apiImage(img.url, { alt: '', width: 28, height: 28, loading: 'lazy' }))),
         h('div', { class: 'run-card-actions' },

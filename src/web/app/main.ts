@@ -3,7 +3,7 @@
  * Routes live in the hash: `#/` (new run) and `#/runs/<id>` (watch a run).
  */
 import './style.css';
-import { apiToken, serviceLimits, setApiToken, UNAUTHENTICATED_EVENT, type Run } from './api';
+import { apiToken, listPresets, serviceLimits, setApiToken, UNAUTHENTICATED_EVENT, type Run } from './api';
 import { h } from './dom';
 import { RunForm } from './form';
 import { Gallery } from './gallery';
@@ -31,7 +31,6 @@ const runView = new RunView({
 const form = new RunForm((run: Run) => {
   navigate(`#/runs/${run.id}`, true);
   void gallery.reload();
-serviceLimits().then((limits) => form.setLimits(limits), () => undefined);
 });
 
 const gallery = new Gallery({
@@ -123,3 +122,4 @@ window.addEventListener('hashchange', route);
 route();
 void gallery.reload();
 serviceLimits().then((limits) => form.setLimits(limits), () => undefined);
+listPresets().then((presets) => form.setPresets(presets), () => undefined);

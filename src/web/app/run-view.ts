@@ -3,9 +3,12 @@
  * point by point, status, epoch x/N, elapsed, ETA, queue position; cancel,
  * clone, delete; every epoch's preview to step through.
  */
-import { ApiError, cancelRun, deleteRun, FINISHED, getRun, linkImage, showImage, subscribeRunEvents, type Image, type Run, type RunEpoch } from './api';
+import { ApiError, cancelRun, deleteRun, FINISHED, getRun, isFastMode, linkImage, showImage, subscribeRunEvents, UNUSED_IN_MODE, type Image, type Run, type RunEpoch } from './api';
 import { LossChart } from './chart';
-import { apiImage, clear, formatDate, formatDuration, formatNumber, h, statusBadge } from './dom';
+import { apiImage, clear, formatDate, formatDuration, formatNumber, h, keepFocus, MODE_LABELS, statusBadge } from './dom';
+
+/** How long each epoch shows when the epochs are played. */
+const PLAY_FRAME_MS = 700;
 
 export interface RunViewActions {
   clone(run: Run): void;
@@ -37,16 +40,39 @@ export class RunView {
   private readonly actions = h('div', { class: 'run-actions' });
   private readonly message = h('p', { class: 'run-message', role: 'alert' });
   private readonly epochStrip = h('ol', { class: 'epoch-strip', 'aria-label': 'Previews by epoch' });
+  /** Replaying the epochs: play/pause and a scrubber (a range input: arrow keys step through epochs). */
+  private readonly playButton = h('button', { type: 'button', class: 'button play-button' }, 'Play');
+  private readonly scrubber = h('input', { type: 'range', class: 'scrubber', id: 'epoch-scrubber', min: 1, max: 1, step: 1, value: 1 });
+  private readonly scrubberValue = h('output', { class: 'scrubber-value', for: 'epoch-scrubber' });
+  private readonly player = h('div', { class: 'player', role: 'group', 'aria-label': 'Replay the epochs', hidden: true },
+    this.playButton,
+    h('label', { for: 'epoch-scrubber', class: 'scrubber-label' }, 'Epoch'),
+    this.scrubber,
+    this.scrubberValue);
+  private playTimer: number | undefined;
+  /** The full-size view of the shown image, scaled smoothly to the window. */
+  private readonly lightboxImage = h('img', { class: 'lightbox-image', alt: '' });
+  private readonly lightbox = h('dialog', { class: 'lightbox', 'aria-label': 'Full size' },
+    h('form', { method: 'dialog', class: 'lightbox-bar' }, h('button', { type: 'submit', class: 'button' }, 'Close')),
+    this.lightboxImage);
   private readonly inputs = h('div', { class: 'run-inputs' });
   private readonly params = h('dl', { class: 'params' });
 
   constructor(private readonly handlers: RunViewActions) {
+    this.playButton.addEventListener('click', () => (this.playTimer === undefined ? this.play() : this.pause()));
+    this.scrubber.addEventListener('input', () => {
+      this.pause();
+      this.showEpoch(Number(this.scrubber.value));
+    });
     this.element = h('section', { class: 'panel run-view', 'aria-labelledby': 'run-title', hidden: true },
       h('header', { class: 'run-header' }, this.title, this.badgeHost),
       this.meta,
       h('figure', { class: 'preview' },
-        h('div', { class: 'preview-frame' }, this.preview),
+        h('div', { class: 'preview-frame' },
+          h('button', { type: 'button', class: 'preview-button', onclick: () => this.showFullSize() },
+            this.preview, h('span', { class: 'visually-hidden' }, ', view full size'))),
         this.previewCaption),
+      this.lightbox,
       h('div', { class: 'progress-row' }, this.progressLabel, this.progress),
       this.stats,
       this.message,
@@ -54,6 +80,7 @@ export class RunView {
       this.chart.element,
       h('section', { class: 'epochs', 'aria-labelledby': 'epochs-title' },
         h('h3', { class: 'subhead', id: 'epochs-title' }, 'Epoch by epoch'),
+        this.player,
         this.epochStrip),
       h('section', { class: 'run-details', 'aria-label': 'Run inputs and parameters' },
         h('h3', { class: 'subhead' }, 'Inputs'),
@@ -104,6 +131,7 @@ export class RunView {
   }
 
   close(): void {
+    this.pause();
     this.generation++;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
@@ -134,6 +162,10 @@ export class RunView {
     this.preview.removeAttribute('src');
     delete this.preview.dataset.url;
     this.previewCaption.textContent = '';
+    // Nothing of the run shown before may stay: its progress least of all.
+    this.progress.value = 0;
+    this.progressLabel.textContent = '';
+    this.player.hidden = true;
     clear(this.actions);
     clear(this.stats);
     clear(this.epochStrip);
@@ -218,22 +250,30 @@ export class RunView {
     if (run.status === 'FAILED' && run.error) this.message.textContent = `Failed: ${run.error}`;
     else if (this.message.textContent?.startsWith('Failed:')) this.message.textContent = '';
 
-    clear(this.actions);
-    if (!FINISHED.has(run.status)) {
-      this.actions.append(h('button', { type: 'button', class: 'button button-danger', onclick: () => void this.cancel() }, 'Cancel run'));
-    }
-    this.actions.append(h('button', { type: 'button', class: 'button', onclick: () => this.handlers.clone(run) }, 'Clone with changes'));
-    if (run.resultImage) {
-      const download = h('a', { class: 'button', download: `stylegraph-${run.id.slice(0, 8)}.png` }, 'Download');
-      linkImage(download, run.resultImage.url);
-      this.actions.append(download);
-    }
-    if (FINISHED.has(run.status)) {
-      this.actions.append(h('button', { type: 'button', class: 'button button-quiet', onclick: () => void this.delete() }, 'Delete'));
-    }
-
+    keepFocus(this.actions, () => this.renderActions(run));
     this.renderEpochStrip();
     this.renderInputs();
+  }
+
+  private renderActions(run: Run): void {
+    clear(this.actions);
+    if (!FINISHED.has(run.status)) {
+      this.actions.append(h('button', { type: 'button', class: 'button button-danger', 'data-focus-key': 'cancel', onclick: () => void this.cancel() }, 'Cancel run'));
+    }
+    this.actions.append(h('button', { type: 'button', class: 'button', 'data-focus-key': 'clone', onclick: () => this.handlers.clone(run) }, 'Clone with changes'));
+    // Without a result (running, canceled, failed) the latest epoch is the picture so far, and downloadable too.
+    const latest = [...this.epochs].reverse().find((e) => e.preview);
+    const download = run.resultImage
+      ? { image: run.resultImage, label: 'Download', file: `stylegraph-${run.id.slice(0, 8)}.png` }
+      : latest?.preview ? { image: latest.preview, label: `Download epoch ${latest.epoch}`, file: `stylegraph-${run.id.slice(0, 8)}-epoch-${latest.epoch}.png` } : undefined;
+    if (download) {
+      const link = h('a', { class: 'button', download: download.file, 'data-focus-key': 'download' }, download.label);
+      linkImage(link, download.image.url);
+      this.actions.append(link);
+    }
+    if (FINISHED.has(run.status)) {
+      this.actions.append(h('button', { type: 'button', class: 'button button-quiet', 'data-focus-key': 'delete', onclick: () => void this.delete() }, 'Delete'));
+    }
   }
 
   private renderStats(): void {
@@ -280,26 +320,82 @@ export class RunView {
   }
 
   private renderEpochStrip(): void {
-    clear(this.epochStrip);
-    if (this.epochs.length === 0) {
-      this.epochStrip.append(h('li', { class: 'epoch-empty' }, this.run?.status === 'QUEUED' ? 'Waiting in the queue.' : 'No epoch finished yet.'));
-      return;
-    }
-    const latest = this.epochs.at(-1)!.epoch;
-    for (const epoch of this.epochs) {
-      const shown = (this.pinnedEpoch ?? (this.run?.resultImage ? -1 : latest)) === epoch.epoch;
-      this.epochStrip.append(h('li', {},
-        h('button', {
-          type: 'button', class: 'epoch-thumb', 'aria-pressed': String(shown),
-          'aria-label': `Show epoch ${epoch.epoch}: total loss ${formatNumber(epoch.totalLoss)}`,
-          onclick: () => {
-            this.pinnedEpoch = this.pinnedEpoch === epoch.epoch ? undefined : epoch.epoch;
-            this.render();
+    const withPreview = this.epochs.filter((e) => e.preview);
+    this.player.hidden = withPreview.length < 2;
+    this.scrubber.max = String(this.epochs.at(-1)?.epoch ?? 1);
+    const shownEpoch = this.pinnedEpoch ?? (this.run?.resultImage ? this.epochs.at(-1)?.epoch : undefined) ?? this.epochs.at(-1)?.epoch ?? 1;
+    this.scrubber.value = String(shownEpoch);
+    this.scrubberValue.textContent = `${shownEpoch} of ${this.run?.totalEpochs ?? shownEpoch}`;
+    this.scrubber.setAttribute('aria-valuetext', `Epoch ${this.scrubberValue.textContent}`);
+    keepFocus(this.epochStrip, () => {
+      clear(this.epochStrip);
+      if (this.epochs.length === 0) {
+        this.epochStrip.append(h('li', { class: 'epoch-empty' }, this.run?.status === 'QUEUED' ? 'Waiting in the queue.' : 'No epoch finished yet.'));
+        return;
+      }
+      const latest = this.epochs.at(-1)!.epoch;
+      for (const epoch of this.epochs) {
+        const shown = (this.pinnedEpoch ?? (this.run?.resultImage ? -1 : latest)) === epoch.epoch;
+        this.epochStrip.append(h('li', {},
+          h('button', {
+            type: 'button', class: 'epoch-thumb', 'aria-pressed': String(shown), 'data-focus-key': String(epoch.epoch),
+            'aria-label': `Show epoch ${epoch.epoch}: total loss ${formatNumber(epoch.totalLoss)}`,
+            onclick: () => {
+              this.pause();
+              this.pinnedEpoch = this.pinnedEpoch === epoch.epoch ? undefined : epoch.epoch;
+              this.render();
+            },
           },
-        },
-        epoch.preview ? apiImage(epoch.preview.url, { alt: '', width: 64, height: 64, loading: 'lazy' }) : null,
-        h('span', {}, String(epoch.epoch)))));
-    }
+          epoch.preview ? apiImage(epoch.preview.url, { alt: '', width: 64, height: 64, loading: 'lazy' }) : null,
+          h('span', {}, String(epoch.epoch)))));
+      }
+    });
+  }
+
+  /** Shows the epoch nearest at or below `epoch` that has a preview. */
+  private showEpoch(epoch: number): void {
+    const target = [...this.epochs].reverse().find((e) => e.epoch <= epoch && e.preview) ?? this.epochs.find((e) => e.preview);
+    if (!target) return;
+    this.pinnedEpoch = target.epoch;
+    this.render();
+  }
+
+  /** Plays the epochs in order, from the first when at the end, then stops on the last (the result, once there is one). */
+  private play(): void {
+    const epochs = this.epochs.filter((e) => e.preview).map((e) => e.epoch);
+    if (epochs.length < 2) return;
+    let index = this.pinnedEpoch === undefined ? -1 : epochs.indexOf(this.pinnedEpoch);
+    if (index === -1 || index === epochs.length - 1) index = 0;
+    this.pinnedEpoch = epochs[index];
+    this.playButton.textContent = 'Pause';
+    this.render();
+    this.playTimer = window.setInterval(() => {
+      index += 1;
+      if (index >= epochs.length) {
+        this.pause();
+        this.pinnedEpoch = undefined;
+      } else {
+        this.pinnedEpoch = epochs[index];
+      }
+      this.render();
+    }, PLAY_FRAME_MS);
+  }
+
+  private pause(): void {
+    if (this.playTimer === undefined) return;
+    clearInterval(this.playTimer);
+    this.playTimer = undefined;
+    this.playButton.textContent = 'Play';
+  }
+
+  /** The shown image at full size in a modal dialog (Escape closes it), scaled smoothly to the window where it is larger. */
+  private showFullSize(): void {
+    const url = this.preview.dataset.url;
+    if (!url) return;
+    showImage(this.lightboxImage, url);
+    this.lightboxImage.alt = this.preview.alt;
+    this.lightboxImage.style.setProperty('--aspect', String(this.preview.width / Math.max(1, this.preview.height)));
+    this.lightbox.showModal();
   }
 
   private renderInputs(): void {
@@ -309,24 +405,32 @@ export class RunView {
       apiImage(image.url, { alt: label, width: 72, height: 72, loading: 'lazy' }),
       h('figcaption', {}, label));
     this.inputs.append(thumb(run.contentImage, 'Content'));
-    run.styleImages.forEach((image, i) => this.inputs.append(thumb(image, run.styleImages.length > 1 ? `Style ${i + 1}` : 'Style')));
+    // The fast modes' one style image is the preset network's painting.
+    const styleLabel = (i: number) => (isFastMode(run.params.mode) ? 'Painting' : run.styleImages.length > 1 ? `Style ${i + 1}` : 'Style');
+    run.styleImages.forEach((image, i) => this.inputs.append(thumb(image, styleLabel(i))));
     clear(this.params);
     const p = run.params;
-    const rows: [string, string][] = [
-      ['Size', `${p.maxDim} px`],
-      ['Epochs × steps', `${p.epochs} × ${p.stepsPerEpoch}`],
-      ['Content weight', formatNumber(p.contentWeight)],
-      ['Style weight', formatNumber(p.styleWeight)],
-      ['TV weight', formatNumber(p.totalVariationWeight)],
-      ['Optimizer', p.optimizer === 'LBFGS' ? 'L-BFGS' : 'Adam'],
-      ['Learning rate', formatNumber(p.learningRate)],
-      ['Seed', String(p.seed)],
-      ['Start from', p.init.toLowerCase()],
-      ['Keep colours', p.preserveColors ? 'yes' : 'no'],
+    // [term, value, the parameter it shows (hidden where the mode has no use for it)]
+    const rows: [string, string, string][] = [
+      ['Method', MODE_LABELS[p.mode] ?? p.mode, 'mode'],
+      ['Preset', p.preset ?? '', 'preset'],
+      ['Size', `${p.maxDim} px`, 'maxDim'],
+      ['Epochs × steps', `${p.epochs} × ${p.stepsPerEpoch}`, 'stepsPerEpoch'],
+      ['Content weight', formatNumber(p.contentWeight), 'contentWeight'],
+      ['Style weight', formatNumber(p.styleWeight), 'styleWeight'],
+      ['TV weight', formatNumber(p.totalVariationWeight), 'totalVariationWeight'],
+      ['Optimizer', p.optimizer === 'LBFGS' ? 'L-BFGS' : 'Adam', 'optimizer'],
+      ['Learning rate', formatNumber(p.learningRate), 'learningRate'],
+      ['Seed', String(p.seed), 'seed'],
+      ['Start from', p.init.toLowerCase(), 'init'],
+      ['Keep colors', p.preserveColors ? 'yes' : 'no', 'preserveColors'],
     ];
-    if (p.multiscale > 1) rows.push(['Scales', String(p.multiscale)]);
-    if (p.styleBlend) rows.push(['Style blend', p.styleBlend.join(', ')]);
-    for (const [term, value] of rows) this.params.append(h('div', {}, h('dt', {}, term), h('dd', {}, value)));
+    if (p.multiscale > 1) rows.push(['Scales', String(p.multiscale), 'multiscale']);
+    if (p.styleBlend) rows.push(['Style blend', p.styleBlend.join(', '), 'styleBlend']);
+    const unused = UNUSED_IN_MODE[p.mode];
+    for (const [term, value, param] of rows) {
+      if (!unused.has(param)) this.params.append(h('div', {}, h('dt', {}, term), h('dd', {}, value)));
+    }
   }
 
   private async cancel(): Promise<void> {
@@ -334,6 +438,8 @@ export class RunView {
     try {
       this.run = await cancelRun(this.run.id);
       this.render();
+      // Cancel is gone from a finished run: the keyboard continues at the run's heading.
+      if (!this.element.contains(document.activeElement)) this.title.focus({ preventScroll: true });
       this.handlers.changed(this.run);
     } catch (error) {
       this.message.textContent = `Could not cancel: ${error instanceof Error ? error.message : String(error)}`;
