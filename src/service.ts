@@ -12,7 +12,7 @@ import { Telemetry } from './observability/telemetry.js';
 import { RETENTION_OFF, RetentionService, type RetentionConfig } from './retention/retention.js';
 import { RunQueue } from './queue/run-queue.js';
 import { readStoredRunEvents } from './runs/event-log.js';
-import { RunEventListener } from './runs/event-listener.js';
+import { announceRunStep, RunEventListener } from './runs/event-listener.js';
 import { RunEventBus } from './runs/events.js';
 import { RunLifecycle } from './runs/lifecycle.js';
 import { EngineProfiles } from './runs/engine-profiles.js';
@@ -60,7 +60,11 @@ export async function startService(config: Config, role: Role, options: ServiceO
   try {
     const queue = await RunQueue.start(db, { pollingSeconds: config.queuePollingSeconds, logger });
     const shared = config.database.kind === 'postgres';
-    const events = new RunEventBus((runId, afterSeq, upToSeq) => readStoredRunEvents(db.prisma, runId, afterSeq, upToSeq), shared ? 'database' : 'publish', logger);
+    const events = new RunEventBus(
+      (runId, afterSeq, upToSeq) => readStoredRunEvents(db.prisma, runId, afterSeq, upToSeq),
+      shared ? { kind: 'database', announceStep: (step) => announceRunStep(db.sql, step) } : { kind: 'publish' },
+      logger,
+    );
     if (config.database.kind === 'postgres') listener = await RunEventListener.start(config.database.url, events, logger);
     const lifecycle = new RunLifecycle(db.prisma, events, telemetry);
     const profiles = new EngineProfiles(db.prisma);

@@ -40,6 +40,6 @@ export async function* paint(vgg: Vgg19, input: PaintInput): AsyncGenerator<Tran
   const initImage = resume ? undefined : fastStylizeContent(await network(), input.content, params.maxDim);
   const fastMs = performance.now() - started;
   for await (const event of stylize(vgg, { ...input, initImage })) {
-    yield event.kind === 'epoch' ? { ...event, elapsedMs: fastMs + event.elapsedMs } : event;
+    yield { ...event, elapsedMs: fastMs + event.elapsedMs };
   }
 }

@@ -345,7 +345,8 @@ export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<
       image = optimizer!.update(current, gradient, step - scale.firstStep + 1, step + 1);
       tf.dispose([current, gradient]);
       step++;
-      yield { kind: 'step', step, totalSteps, losses, ms: performance.now() - stepStarted };
+      const stepEnded = performance.now();
+      yield { kind: 'step', step, totalSteps, losses, ms: stepEnded - stepStarted, elapsedMs: stepEnded - started };
 
       if (step % params.stepsPerEpoch === 0) {
         const elapsedMs = performance.now() - started;

@@ -57,6 +57,8 @@ export interface StepEvent {
    * previews between steps.
    */
   ms: number;
+  /** Wall time since the run (or its resumption) started, as EpochEvent.elapsedMs: where progress between epochs stands. */
+  elapsedMs: number;
 }
 
 export interface EpochEvent {

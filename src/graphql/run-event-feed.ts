@@ -1,6 +1,6 @@
 import type { Caller } from '../auth/caller.js';
 import type { RunService } from '../runs/run-service.js';
-import { isTerminal, type RunEvent as BusEvent, type RunRecord } from '../runs/types.js';
+import { isTerminal, type RunEvent as BusEvent, type RunRecord, type RunStep } from '../runs/types.js';
 import { EventChannel } from './event-channel.js';
 import { NotFoundError } from './errors.js';
 import type { RunsApi } from './runs-api.js';
@@ -10,9 +10,9 @@ import { RunEvent } from './types/run-event.js';
 
 /** How much one subscriber's feed holds for it when it does not keep up. */
 export interface FeedOptions {
-  /** Events held at most; past it, the oldest EPOCH events are skipped (never STATUS events). Default 64. */
+  /** Events held at most; past it, the oldest EPOCH or STEP events are skipped (never STATUS events). Default 64. */
   maxQueued?: number;
-  /** Called for each EPOCH event skipped for a slow subscriber (a metric's counter, say). */
+  /** Called for each EPOCH or STEP event skipped for a slow subscriber (a metric's counter, say). */
   onDrop?: (event: RunEvent) => void;
 }
 
@@ -23,7 +23,9 @@ export const DEFAULT_FEED_MAX_QUEUED = 64;
  * `afterSequence` (statuses included, so that a gap in the numbers would
  * show a lost event), then live events, in sequence order and without
  * duplicates, ending after the run's final status. Epochs up to
- * `sinceEpoch` are left out.
+ * `sinceEpoch` are left out. With `steps`, the steps delivered once the
+ * replay is sent go out too, each behind the events delivered before it and
+ * under their number; none is replayed.
  *
  * No gap: the bus is subscribed to before anything is read, and what it
  * delivers meanwhile is buffered; the replay is the stored events and the
@@ -33,14 +35,20 @@ export const DEFAULT_FEED_MAX_QUEUED = 64;
 export async function openRunEventFeed(
   { runService: runs, runs: api, telemetry }: { runService: RunService; runs: RunsApi; telemetry: Telemetry },
   runId: string,
-  from: { sinceEpoch: number; afterSequence: number },
+  from: { sinceEpoch: number; afterSequence: number; steps: boolean },
   caller: Caller,
   options: FeedOptions = {},
 ): Promise<AsyncIterableIterator<RunEvent>> {
   const { sinceEpoch, afterSequence } = from;
   let deliver: ((event: BusEvent) => void) | undefined;
+  let deliverStep: ((step: RunStep) => void) | undefined;
   const buffered: BusEvent[] = [];
-  const unsubscribe = runs.events.subscribe(runId, (event) => (deliver ? deliver(event) : buffered.push(event)));
+  const unsubscribe = runs.events.subscribe(
+    runId,
+    (event) => (deliver ? deliver(event) : buffered.push(event)),
+    // A step during the replay is dropped, not buffered: the next one comes a moment later.
+    from.steps ? (step) => deliverStep?.(step) : undefined,
+  );
   let snapshot: RunRecord | null;
   let replay: BusEvent[];
   try {
@@ -64,7 +72,7 @@ export async function openRunEventFeed(
     subscription.closed();
   }, {
     maxQueued: options.maxQueued ?? DEFAULT_FEED_MAX_QUEUED,
-    droppable: (event) => event.kind === RunEventKind.EPOCH,
+    droppable: (event) => event.kind !== RunEventKind.STATUS,
     onDrop: (event) => {
       counts.shed++;
       subscription.dropped('slow');
@@ -73,6 +81,7 @@ export async function openRunEventFeed(
   });
   const state = new RunState(runs, snapshot);
   let lastSeq = afterSequence;
+  let ended = false;
   // Events are turned into RunEvents one at a time, in order (a status event reads the run).
   let pending = Promise.resolve();
   const accept = (event: BusEvent): void => {
@@ -82,8 +91,20 @@ export async function openRunEventFeed(
     pending = pending.then(async () => {
       channel.push(await state.apply(event));
       counts.pushed++;
-      if (event.type === 'status' && isTerminal(event.status)) channel.end();
+      if (event.type === 'status' && isTerminal(event.status)) {
+        ended = true;
+        channel.end();
+      }
     }).catch((err: unknown) => channel.fail(err));
+  };
+  const acceptStep = (step: RunStep): void => {
+    const sequence = lastSeq;
+    pending = pending.then(() => {
+      // A step announced after the final status (it was on its way) has nothing left to tell.
+      if (ended) return;
+      channel.push(state.step(sequence, step));
+      counts.pushed++;
+    });
   };
   const read = channel.next.bind(channel);
   channel.next = async () => {
@@ -96,6 +117,7 @@ export async function openRunEventFeed(
   };
   replay.forEach(accept);
   deliver = accept;
+  deliverStep = acceptStep;
   return channel;
 }
 
@@ -110,6 +132,10 @@ class RunState {
   async apply(event: BusEvent): Promise<RunEvent> {
     if (event.seq > this.latest.eventSeq) this.latest = await this.advance(event);
     return event.type === 'epoch' ? RunEvent.epoch(event.seq, this.latest, event.epoch) : RunEvent.status(event.seq, event.status, this.latest);
+  }
+
+  step(sequence: number, step: RunStep): RunEvent {
+    return RunEvent.step(sequence, this.latest, step);
   }
 
   private async advance(event: BusEvent): Promise<RunRecord> {

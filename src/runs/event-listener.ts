@@ -1,9 +1,23 @@
 import type { Logger } from '../observability/logger.js';
 import pg from 'pg';
+import type { SqlSession } from '../storage/sql-session.js';
 import type { RunEventBus } from './events.js';
+import type { RunStep } from './types.js';
 
 /** The channel the `runs` table's trigger announces each committed event on (migration worker_leases). */
 export const RUN_EVENTS_CHANNEL = 'stylegraph_run_events';
+/** The channel the workers announce their runs' steps on (announceRunStep): nothing is stored for them. */
+export const RUN_STEPS_CHANNEL = 'stylegraph_run_steps';
+
+/**
+ * Announces a step to every process listening. The payload is the step
+ * itself, a few numbers (far below NOTIFY's 8000-byte limit), since there is
+ * no row to read it back from. Sent after the worker's earlier epochs have
+ * committed, it is announced after them.
+ */
+export async function announceRunStep(sql: SqlSession, step: RunStep): Promise<void> {
+  await sql.query('SELECT pg_notify($1, $2)', [RUN_STEPS_CHANNEL, JSON.stringify(step)]);
+}
 
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 10_000;
@@ -11,12 +25,14 @@ const MAX_RETRY_MS = 10_000;
 /**
  * Receives PostgreSQL's announcements of committed run events and hands them
  * to the bus, which reads the events themselves from the tables (the payload
- * is only `{ runId, seq }`, far below NOTIFY's 8000-byte limit).
+ * is only `{ runId, seq }`, far below NOTIFY's 8000-byte limit); and the
+ * workers' announcements of steps, handed on as they come.
  *
  * On a connection of its own: LISTEN belongs to one session, and a pooled
  * connection is handed to other queries. A lost connection is opened again
  * with a growing delay (up to 10 s); announcements made meanwhile are lost,
- * so once it listens again the bus catches up from the database.
+ * so once it listens again the bus catches up from the database (the steps
+ * missed stay lost: later ones and the epochs tell the same progress).
  */
 export class RunEventListener {
   private client: pg.Client | undefined;
@@ -52,7 +68,7 @@ export class RunEventListener {
     client.on('end', () => this.reconnect(client));
     try {
       await client.connect();
-      await client.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);
+      await client.query(`LISTEN ${RUN_EVENTS_CHANNEL}; LISTEN ${RUN_STEPS_CHANNEL}`);
     } catch (err) {
       client.removeAllListeners();
       await client.end().catch(() => {});
@@ -84,8 +100,12 @@ export class RunEventListener {
   }
 
   private onNotification(message: pg.Notification): void {
-    if (message.channel !== RUN_EVENTS_CHANNEL || !message.payload) return;
-    const { runId, seq } = JSON.parse(message.payload) as { runId: string; seq: number };
-    this.bus.announced(runId, seq);
+    if (!message.payload) return;
+    if (message.channel === RUN_EVENTS_CHANNEL) {
+      const { runId, seq } = JSON.parse(message.payload) as { runId: string; seq: number };
+      this.bus.announced(runId, seq);
+    } else if (message.channel === RUN_STEPS_CHANNEL) {
+      this.bus.stepAnnounced(JSON.parse(message.payload) as RunStep);
+    }
   }
 }

@@ -1,14 +1,29 @@
 import { stderrLogger, type Logger } from '../observability/logger.js';
-import type { RunEvent } from './types.js';
+import type { RunEvent, RunStep } from './types.js';
 
 export type RunEventListener = (event: RunEvent) => void;
+export type RunStepListener = (step: RunStep) => void;
 
 /** A run's stored events numbered after `afterSeq` (up to `upToSeq`, if given), in order: see event-log.ts. */
 export type StoredRunEvents = (runId: string, afterSeq: number, upToSeq?: number) => Promise<RunEvent[]>;
 
+/**
+ * Where a bus's events come from: this process's writers (one process, the
+ * embedded database), or the database's announcements (several processes,
+ * PostgreSQL), which then carry the steps too: `announceStep` hands one to
+ * the database, to announce to every process.
+ */
+export type RunEventSource = { kind: 'publish' } | { kind: 'database'; announceStep: (step: RunStep) => Promise<void> };
+
+/** One subscription: every event, and the steps if it asked for them. */
+interface Subscriber {
+  event: RunEventListener;
+  step?: RunStepListener;
+}
+
 /** The listeners of one run in this process, and how far they have been served. */
 interface RunStream {
-  listeners: Set<RunEventListener>;
+  subscribers: Set<Subscriber>;
   /** The `seq` of the last event handed to the listeners; undefined before the first. */
   lastSeq: number | undefined;
   /** This run's deliveries, one after another: filling a gap reads the database. */
@@ -29,30 +44,54 @@ interface RunStream {
  * `announced`), and that is the only source; a local `publish` is ignored,
  * because delivering it ahead of the announcements of other processes' earlier
  * commits would skip them.
+ *
+ * Steps (RunStep) travel the same way but are no events of the log: a step
+ * reaches only the listeners there are when it is delivered, after the events
+ * delivered before it, and leaves `lastSeq` as it was.
  */
 export class RunEventBus {
   private readonly streams = new Map<string, RunStream>();
 
   constructor(
     private readonly readStored: StoredRunEvents,
-    private readonly source: 'publish' | 'database' = 'publish',
+    private readonly source: RunEventSource = { kind: 'publish' },
     private readonly logger: Logger = stderrLogger(),
   ) {}
 
-  /** Returns the function that unsubscribes. */
-  subscribe(runId: string, listener: RunEventListener): () => void {
+  /** Returns the function that unsubscribes; `onStep`, if given, also hears the run's steps. */
+  subscribe(runId: string, listener: RunEventListener, onStep?: RunStepListener): () => void {
     let stream = this.streams.get(runId);
-    if (!stream) this.streams.set(runId, (stream = { listeners: new Set(), lastSeq: undefined, deliveries: Promise.resolve() }));
-    stream.listeners.add(listener);
+    if (!stream) this.streams.set(runId, (stream = { subscribers: new Set(), lastSeq: undefined, deliveries: Promise.resolve() }));
+    const subscriber: Subscriber = { event: listener, step: onStep };
+    stream.subscribers.add(subscriber);
     return () => {
-      stream.listeners.delete(listener);
-      if (stream.listeners.size === 0 && this.streams.get(runId) === stream) this.streams.delete(runId);
+      stream.subscribers.delete(subscriber);
+      if (stream.subscribers.size === 0 && this.streams.get(runId) === stream) this.streams.delete(runId);
     };
   }
 
   /** Writers call this once the write of `event` is committed. */
   publish(event: RunEvent): void {
-    if (this.source === 'publish') this.advance(event.runId, event.seq, event);
+    if (this.source.kind === 'publish') this.advance(event.runId, event.seq, event);
+  }
+
+  /** The worker calls this with a running run's step: for the listeners of this process, or of every process. */
+  publishStep(step: RunStep): void {
+    if (this.source.kind === 'publish') {
+      this.stepAnnounced(step);
+      return;
+    }
+    this.source.announceStep(step).catch((err: unknown) => {
+      // Not worth a warning: the next step, or the epoch, tells the same progress a moment later.
+      this.logger.debug({ runId: step.runId, err }, 'announcing a step of a run failed');
+    });
+  }
+
+  /** A step to hand to this process's listeners, after the events on their way to them. */
+  stepAnnounced(step: RunStep): void {
+    const stream = this.streams.get(step.runId);
+    if (!stream) return;
+    stream.deliveries = stream.deliveries.then(() => this.deliver(stream, step.runId, (subscriber) => subscriber.step?.(step)));
   }
 
   /** The database says that the run's events up to `seq` are committed. */
@@ -88,20 +127,20 @@ export class RunEventBus {
       for (const next of events) {
         if (stream.lastSeq !== undefined && next.seq <= stream.lastSeq) continue;
         stream.lastSeq = next.seq;
-        this.deliver(stream, next);
+        this.deliver(stream, runId, (subscriber) => subscriber.event(next));
       }
     }).catch((err: unknown) => {
       this.logger.error({ runId, err }, 'reading the events of a run failed');
     });
   }
 
-  private deliver(stream: RunStream, event: RunEvent): void {
-    for (const listener of [...stream.listeners]) {
+  private deliver(stream: RunStream, runId: string, hand: (subscriber: Subscriber) => void): void {
+    for (const subscriber of [...stream.subscribers]) {
       try {
-        listener(event);
+        hand(subscriber);
       } catch (err) {
         // A failing subscriber must not stop the run that published, nor the other subscribers.
-        this.logger.error({ runId: event.runId, err }, 'a subscriber to a run failed');
+        this.logger.error({ runId, err }, 'a subscriber to a run failed');
       }
     }
   }

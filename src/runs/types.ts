@@ -78,6 +78,25 @@ export type RunEvent =
   | { type: 'status'; runId: string; seq: number; status: RunStatus; error: string | null; at: Date }
   | { type: 'epoch'; runId: string; seq: number; epoch: EpochRecord };
 
+/**
+ * How far a running run has come between epochs: a sample of its steps, a few
+ * a second at most. Not an event of the log: never stored, numbered nor
+ * replayed, only handed to those listening when it happens.
+ */
+export interface RunStep {
+  runId: string;
+  /** Steps taken over the whole run, as EpochFigures.step counts them. */
+  step: number;
+  /** 1-based: the epoch the step belongs to, the one in progress. */
+  epoch: number;
+  /** Of the image the step started from. */
+  totalLoss: number;
+  /** Optimisation time from the run's start, over restarts, as EpochFigures.elapsedMs. */
+  elapsedMs: number;
+  /** Steps a second lately (since the previous step told). */
+  stepsPerSecond: number;
+}
+
 export interface StartRunInput {
   /** SHA-256 id of a stored image. */
   contentImage: string;

@@ -1,7 +1,13 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BackendName, Checkpoint, EngineSpeed } from '../engine/index.js';
-import type { EngineEpoch, EngineJob, EngineStats, EngineThreadData, FromEngine, ToEngine } from './engine-protocol.js';
+import type { EngineEpoch, EngineJob, EngineStats, EngineStep, EngineThreadData, FromEngine, ToEngine } from './engine-protocol.js';
+
+/** What a job's progress is handed to. */
+export interface JobHandlers {
+  onEpoch(epoch: EngineEpoch): Promise<void>;
+  onStep(step: EngineStep): void;
+}
 
 /** Who hears a thread's measurements (metrics), and of its end. */
 export interface EngineObserver {
@@ -24,9 +30,10 @@ export class EngineAborted extends Error {
 }
 
 /**
- * The worker's side of one engine thread. Runs one job at a time; epochs are
- * handed to `onEpoch` one after another, each after the previous one's
- * promise has settled, while the thread computes on.
+ * The worker's side of one engine thread. Runs one job at a time; epochs and
+ * steps are handed on in the order the thread sent them, each after the
+ * previous epoch's promise has settled, while the thread computes on: a step
+ * never overtakes the epoch before it.
  */
 export class EngineClient {
   private busy = false;
@@ -84,29 +91,32 @@ export class EngineClient {
   }
 
   /** Runs a job to its end. Rejects with EngineAborted when `signal` stops it, else with the engine's error. */
-  run(job: EngineJob, onEpoch: (epoch: EngineEpoch) => Promise<void>, signal: AbortSignal): Promise<void> {
+  run(job: EngineJob, { onEpoch, onStep }: JobHandlers, signal: AbortSignal): Promise<void> {
     if (this.busy || !this.usable) throw new Error('engine thread is busy or unusable');
     this.busy = true;
-    let epochs = Promise.resolve();
+    let handled = Promise.resolve();
     const send = (message: ToEngine) => this.thread.postMessage(message);
     const abort = () => send({ type: 'abort' });
     let stoppedAt: Checkpoint | null = null;
     return new Promise<void>((resolve, reject) => {
       const settle = (error?: unknown) => {
-        // Epochs already received are handled before the job settles.
-        epochs.then(() => {
+        // Epochs and steps already received are handled before the job settles.
+        handled.then(() => {
           if (signal.aborted) reject(new EngineAborted(signal.reason, stoppedAt));
           else if (error) reject(error);
           else resolve();
         }, reject);
       };
       this.onExit = settle;
+      const handle = (work: () => Promise<void> | void) => {
+        handled = handled.then(work);
+        // A failing epoch handler (the database, say) ends the job.
+        handled.catch(abort);
+      };
       this.listener = (message) => {
-        if (message.type === 'epoch') {
-          epochs = epochs.then(() => onEpoch(message.epoch));
-          // A failing epoch handler (the database, say) ends the job.
-          epochs.catch(abort);
-        } else if (message.type === 'aborted') stoppedAt = message.checkpoint;
+        if (message.type === 'epoch') handle(() => onEpoch(message.epoch));
+        else if (message.type === 'step') handle(() => onStep(message.step));
+        else if (message.type === 'aborted') stoppedAt = message.checkpoint;
         else if (message.type === 'finished') settle();
         else if (message.type === 'failed') {
           this.failed = true;

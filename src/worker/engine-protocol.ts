@@ -24,6 +24,17 @@ export interface EngineEpoch extends FinishedEpoch {
   checkpoint: Checkpoint | null;
 }
 
+/** A step between epochs, as the thread samples them (StepSampler): `elapsedMs` counts from this job's start, not the run's. */
+export interface EngineStep {
+  /** The run's steps taken, this one included. */
+  step: number;
+  /** Of the image the step started from (StepEvent.losses). */
+  totalLoss: number;
+  elapsedMs: number;
+  /** The pace since the previous step sent (the first: of its own step). */
+  stepsPerSecond: number;
+}
+
 /** Measurements for the service's metrics: sent after `ready`, after each epoch and when a job ends. */
 export interface EngineStats {
   /** What the thread's TensorFlow.js engine holds now (tf.memory()). */
@@ -43,6 +54,8 @@ export type FromEngine =
   /** Started: what it computes on, and how fast (measured before this message). */
   | { type: 'ready'; backend: BackendName; device: string; threads: number | null; speed: EngineSpeed }
   | { type: 'epoch'; epoch: EngineEpoch }
+  /** A few a second at most while a job optimises; the others are dropped, the epochs carry where each ends. */
+  | { type: 'step'; step: EngineStep }
   /** The state an aborted job stopped at (after its last epoch), sent before its `failed`. */
   | { type: 'aborted'; checkpoint: Checkpoint }
   | { type: 'finished' }

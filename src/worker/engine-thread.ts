@@ -12,6 +12,7 @@ import {
   type TransferParams, type Vgg19,
 } from '../engine/index.js';
 import type { EngineJob, EngineThreadData, FromEngine, ToEngine } from './engine-protocol.js';
+import { StepSampler } from './step-sampler.js';
 
 const port = parentPort!;
 const post = (message: FromEngine, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
@@ -103,10 +104,13 @@ async function runDecoded(vgg: Vgg19, job: EngineJob, content: RgbImage, styles:
   const onAbortCheckpoint = (checkpoint: Checkpoint) =>
     post({ type: 'aborted', checkpoint }, [...new Set(checkpointBuffers(checkpoint))]);
   const input = { content, styles, params: job.params, resume: job.resume, signal, onAbortCheckpoint, network: fastStyleNetwork };
+  const steps = new StepSampler();
   for await (const event of paint(vgg, input)) {
     if (event.kind === 'step') {
       // Timed by the engine, the first step too; each is held here once, until the next stats take it.
       stepMs.push(event.ms);
+      const sampled = steps.sample(event);
+      if (sampled) post({ type: 'step', step: sampled });
       continue;
     }
     await postEpoch(event);

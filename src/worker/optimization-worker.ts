@@ -32,7 +32,8 @@ function reasonOf(err: unknown): string {
 /**
  * Takes runs from the queue and optimises them in engine threads (EnginePool).
  * After each epoch it stores the epoch row with its preview image and the
- * checkpoint, then publishes the event (RunLifecycle.recordEpoch); the final
+ * checkpoint, then publishes the event (RunLifecycle.recordEpoch); between
+ * epochs it publishes the steps the engine thread samples; the final
  * image is stored before the run becomes SUCCEEDED. A run found RUNNING when its job
  * is taken again (after a crash or shutdown) resumes from its checkpoint.
  * Its reads and writes ride out a lost database connection (retryTransient):
@@ -153,18 +154,26 @@ export class OptimizationWorker {
     let engineMs = 0; // the job's time at its last epoch
     try {
       let engineMsBefore = 0; // the job's time at the end of the previous epoch
-      if (!passDone) await engine.run({ content, styles, params: run.params, resume: stored?.checkpoint }, async (epoch) => {
-        const epochMs = epoch.elapsedMs - engineMsBefore;
-        engineMsBefore = engineMs = epoch.elapsedMs;
-        const recorded = await this.lifecycle.recordEpoch(run.id, { ...epoch, elapsedMs: elapsedBefore + epoch.elapsedMs }, epoch.checkpoint, owner);
-        if (!recorded) {
-          controller.abort(NOT_RUNNING);
-        } else {
-          this.telemetry.epochFinished({
-            runId: run.id, epoch: epoch.epoch, epochs: run.params.epochs, step: epoch.step, losses: epoch.losses,
-            elapsedMs: recorded.elapsedMs, epochMs, backend: engine.backend,
+      if (!passDone) await engine.run({ content, styles, params: run.params, resume: stored?.checkpoint }, {
+        onEpoch: async (epoch) => {
+          const epochMs = epoch.elapsedMs - engineMsBefore;
+          engineMsBefore = engineMs = epoch.elapsedMs;
+          const recorded = await this.lifecycle.recordEpoch(run.id, { ...epoch, elapsedMs: elapsedBefore + epoch.elapsedMs }, epoch.checkpoint, owner);
+          if (!recorded) {
+            controller.abort(NOT_RUNNING);
+          } else {
+            this.telemetry.epochFinished({
+              runId: run.id, epoch: epoch.epoch, epochs: run.params.epochs, step: epoch.step, losses: epoch.losses,
+              elapsedMs: recorded.elapsedMs, epochMs, backend: engine.backend,
+            });
+          }
+        },
+        onStep: (step) => {
+          // Nothing is stored: the step only tells subscribers how far the epoch in progress has come.
+          this.events.publishStep({
+            ...step, runId: run.id, epoch: Math.ceil(step.step / run.params.stepsPerEpoch), elapsedMs: elapsedBefore + step.elapsedMs,
           });
-        }
+        },
       }, controller.signal);
     } catch (err) {
       if (!(err instanceof EngineAborted)) {

@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { freshDatabase, type TestDatabase } from '../helpers/databases.js';
 import { makePng } from '../helpers/images.js';
 import { startServe, type ServeProcess } from '../helpers/serve-process.js';
+import { assertStepStream, STEP_EVENTS, STEPPED_RUN, type SteppedEvent } from '../helpers/step-stream.js';
 
 /**
  * The deployment as users run it: `stylegraph serve --role api` twice and
@@ -18,6 +19,12 @@ async function graphql<T>(endpoint: string, query: string, variables: object = {
   const body = (await response.json()) as { data: T; errors?: unknown };
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));
   return body.data;
+}
+
+/** Stores a 32 px PNG through createImage on `endpoint`; returns its id. */
+async function createImage(endpoint: string, seed: number): Promise<string> {
+  const dataUrl = `data:image/png;base64,${(await makePng(32, 32, seed)).toString('base64')}`;
+  return (await graphql<{ createImage: { id: string } }>(endpoint, 'mutation($d: String!) { createImage(dataUrl: $d) { id } }', { d: dataUrl })).createImage.id;
 }
 
 describe('two API nodes and a worker, each a stylegraph serve process, on PostgreSQL', () => {
@@ -38,10 +45,7 @@ describe('two API nodes and a worker, each a stylegraph serve process, on Postgr
   });
 
   test('a subscriber on API A receives every event of a run started on API B, in order', { timeout: 120_000 }, async () => {
-    const dataUrl = async (seed: number) => `data:image/png;base64,${(await makePng(32, 32, seed)).toString('base64')}`;
-    const image = async (seed: number) => (await graphql<{ createImage: { id: string } }>(apiB,
-      'mutation($d: String!) { createImage(dataUrl: $d) { id } }', { d: await dataUrl(seed) })).createImage.id;
-    const [content, style] = [await image(1), await image(2)];
+    const [content, style] = [await createImage(apiB, 1), await createImage(apiB, 2)];
     const { startRun } = await graphql<{ startRun: { id: string } }>(apiB,
       'mutation($i: StartRunInput!) { startRun(input: $i) { id } }',
       { i: { contentImageId: content, styleImageIds: [style], maxDim: 32, epochs: 3, stepsPerEpoch: 2 } });
@@ -72,5 +76,24 @@ describe('two API nodes and a worker, each a stylegraph serve process, on Postgr
     // An API node computes nothing: it reports the backend its runs were computed on.
     const { serviceInfo } = await graphql<{ serviceInfo: { backend: string } }>(apiA, '{ serviceInfo { backend } }');
     assert.equal(serviceInfo.backend, 'wasm');
+  });
+
+  test('a subscriber on API A receives the steps the worker process announces', { timeout: 120_000 }, async () => {
+    const [content, style] = [await createImage(apiB, 3), await createImage(apiB, 4)];
+    const { startRun } = await graphql<{ startRun: { id: string } }>(apiB,
+      'mutation($i: StartRunInput!) { startRun(input: $i) { id } }',
+      { i: { contentImageId: content, styleImageIds: [style], ...STEPPED_RUN } });
+
+    const client = createClient({ url: apiA.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    const received: SteppedEvent[] = [];
+    try {
+      for await (const result of client.iterate<{ runEvents: SteppedEvent }>({ query: STEP_EVENTS, variables: { runId: startRun.id, steps: true } })) {
+        assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+        received.push(result.data!.runEvents);
+      }
+    } finally {
+      await client.dispose();
+    }
+    assertStepStream(received);
   });
 });

@@ -28,4 +28,12 @@ export class RunEventsArgs {
       + 'A client that reconnects passes the last sequence it received and so gets each event once.',
   })
   afterSequence?: number | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'Also send STEP events while the run computes (live only, four a second at most). Off unless asked, '
+      + 'so that a client that does not know them gets none.',
+  })
+  steps?: boolean | null;
 }

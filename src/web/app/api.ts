@@ -105,11 +105,22 @@ export interface RunWithEpochs extends Run {
   epochs: RunEpoch[];
 }
 
+/** Where a running run stands within its epoch (a STEP event's). */
+export interface RunStep {
+  step: number;
+  epoch: number;
+  totalLoss: number;
+  elapsedMs: number;
+  stepsPerSecond: number;
+}
+
 export interface RunEvent {
+  /** A STEP event carries the number of the event before it. */
   sequence: number;
-  kind: 'STATUS' | 'EPOCH';
+  kind: 'STATUS' | 'EPOCH' | 'STEP';
   run: Run;
   epoch: RunEpoch | null;
+  step: RunStep | null;
 }
 
 export interface StartRunInput extends Partial<RunParams> {
@@ -125,6 +136,7 @@ const PARAMS = 'params { maxDim epochs stepsPerEpoch contentWeight styleWeight t
 const RUN = `id status createdAt startedAt finishedAt currentEpoch totalEpochs progress queuePosition error backend
   contentImage { ${IMAGE} } styleImages { ${IMAGE} } resultImage { ${IMAGE} } ${PARAMS} latestEpoch { epoch totalLoss preview { ${IMAGE} } }`;
 const EPOCH = `epoch step totalLoss contentLoss styleLoss totalVariationLoss elapsedMs preview { ${IMAGE} }`;
+const STEP = 'step epoch totalLoss elapsedMs stepsPerSecond';
 
 const TOKEN_KEY = 'stylegraph.token';
 
@@ -342,24 +354,30 @@ function ws(): Client {
 }
 
 export interface RunEventHandlers {
+  /** Every STATUS and EPOCH event, each once. */
   next(event: RunEvent): void;
+  /** STEP events (a few a second while the run computes), asked for only when this is given. */
+  step?(event: RunEvent): void;
   error(error: ApiError): void;
   complete(): void;
 }
 
 /**
  * Follows a run: its events so far (epochs after `sinceEpoch`), then live
- * ones; returns an unsubscribe. After a dropped connection graphql-ws
+ * ones, and live STEP events for `handlers.step` if given; returns an
+ * unsubscribe. After a dropped connection graphql-ws
  * subscribes again with the same payload: `afterSequence` in it is kept at
  * the last event received, so the new subscription starts after it and
  * nothing is shown twice.
  */
 export function subscribeRunEvents(runId: string, sinceEpoch: number, handlers: RunEventHandlers): () => void {
-  const variables = { runId, sinceEpoch, afterSequence: 0 };
+  const variables = { runId, sinceEpoch, afterSequence: 0, steps: handlers.step !== undefined };
   return ws().subscribe<{ runEvents: RunEvent }>(
     {
-      query: `subscription RunEvents($runId: ID!, $sinceEpoch: Int, $afterSequence: Int) {
-        runEvents(runId: $runId, sinceEpoch: $sinceEpoch, afterSequence: $afterSequence) { sequence kind run { ${RUN} } epoch { ${EPOCH} } }
+      query: `subscription RunEvents($runId: ID!, $sinceEpoch: Int, $afterSequence: Int, $steps: Boolean) {
+        runEvents(runId: $runId, sinceEpoch: $sinceEpoch, afterSequence: $afterSequence, steps: $steps) {
+          sequence kind run { ${RUN} } epoch { ${EPOCH} } step { ${STEP} }
+        }
       }`,
       variables,
     },
@@ -367,6 +385,8 @@ export function subscribeRunEvents(runId: string, sinceEpoch: number, handlers: 
       next(result) {
         const error = result.errors?.[0] as { message: string; extensions?: { code?: string; field?: string } } | undefined;
         if (error) handlers.error(new ApiError(error.message, error.extensions?.code, error.extensions?.field));
+        // A STEP event is not numbered: it neither repeats an event nor moves where a resumption starts.
+        else if (result.data?.runEvents.kind === 'STEP') handlers.step?.(result.data.runEvents);
         else if (result.data && result.data.runEvents.sequence > variables.afterSequence) {
           variables.afterSequence = result.data.runEvents.sequence;
           handlers.next(result.data.runEvents);
