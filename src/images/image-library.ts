@@ -2,7 +2,7 @@ import { ownerScope, type Caller } from '../auth/caller.js';
 import { ImageError, ParamError, decodeImage, probeImage } from '../engine/index.js';
 import { isMissingReference } from '../storage/db-errors.js';
 import type { PrismaClient } from '../storage/generated/client.js';
-import { deleteUnusedImages, findImage, readImageChunks, storeImage, visibleTo, type StoredImage } from '../storage/images.js';
+import { deleteUnusedImages, findImage, readImageChunks, storeImage, visibleTo, type NamedImage, type StoredImage } from '../storage/images.js';
 import type { ApiLimits } from '../runs/limits.js';
 import { SharedResults } from '../shared-results.js';
 import { Gate } from '../gate.js';
@@ -16,6 +16,16 @@ const DECLARED: Record<string, string> = { 'image/png': 'image/png', 'image/jpeg
 const UNDECLARED = new Set(['', 'application/octet-stream']);
 /** Images decoded at once: each may take width * height * 3 bytes (75 MB at the default pixel limit). */
 const MAX_CONCURRENT_DECODES = 2;
+/** The longest file name kept, in characters (code points): what common file systems allow. */
+export const MAX_FILE_NAME_LENGTH = 255;
+/** Control characters (C0, DEL, C1) and unpaired UTF-16 surrogates: never part of a name to show. */
+const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u;
+
+/** The file name a client gave an image (none: undefined or null), and the field its errors name. */
+export interface GivenFileName {
+  value: string | null | undefined;
+  field: string;
+}
 
 /** Takes images in (checked against the limits and fully decoded before anything is stored) and finds them. */
 export class ImageLibrary {
@@ -35,9 +45,10 @@ export class ImageLibrary {
     return (await this.prisma.image.findFirst({ where, select: { sha256: true } })) !== null;
   }
 
-  /** Null for an unknown or malformed id and for an image the caller may not see (its existence is not revealed). */
-  async findFor(id: string, caller: Caller): Promise<StoredImage | null> {
-    return (await this.visible(id, caller)) ? this.find(id, caller) : null;
+  /** Null for an unknown or malformed id and for an image the caller may not see (its existence is not revealed). As `caller` sees it (asSeenBy). */
+  async findFor(id: string, caller: Caller): Promise<NamedImage | null> {
+    const image = (await this.visible(id, caller)) ? await findImage(this.prisma, id) : null;
+    return image && this.asSeenBy(image, caller);
   }
 
   /** Drops `ownerId`'s claims on the images, then deletes those that nothing uses or claims any more. */
@@ -49,33 +60,33 @@ export class ImageLibrary {
     });
   }
 
-  /** Null for an unknown or malformed id. As `caller` sees it (asSeenBy), when one is given. */
-  async find(id: string, caller?: Caller): Promise<StoredImage | null> {
-    const image = IMAGE_ID.test(id) ? await findImage(this.prisma, id) : null;
-    return image && caller ? this.asSeenBy(image, caller) : image;
-  }
-
   /**
    * An image a run refers to, as `caller` sees it; `uploaded`: one the caller
    * may have uploaded (content and style), else one the run made (previews,
-   * the result), which is its owner's alone.
+   * the result), which is its owner's alone and has no file name.
    */
-  async ofRun(id: string, caller: Caller, uploaded: boolean): Promise<StoredImage> {
+  async ofRun(id: string, caller: Caller, uploaded: boolean): Promise<NamedImage> {
     const image = (await this.referenced.get(id, () => findImage(this.prisma, id)))!;
-    return uploaded ? this.asSeenBy(image, caller) : image;
+    return uploaded ? this.asSeenBy(image, caller) : { ...image, fileName: null };
   }
 
   /**
-   * The image with the time `caller` uploaded it: bytes stored once for
-   * everyone must not tell one owner that, and when, another stored them.
+   * The image with the time `caller` uploaded it and the name they gave it:
+   * bytes stored once for everyone must not tell one owner that, when, or
+   * under what name another stored them. An owner without a claim (the image
+   * is theirs through a run) sees no name. Read on each call, not cached: a
+   * later upload of the same bytes may rename it.
    */
-  private async asSeenBy(image: StoredImage, caller: Caller): Promise<StoredImage> {
-    if (caller.ownerId === null) return image;
+  private async asSeenBy(image: StoredImage, caller: Caller): Promise<NamedImage> {
+    if (caller.ownerId === null) {
+      const row = await this.prisma.image.findUnique({ where: { sha256: image.sha256 }, select: { fileName: true } });
+      return { ...image, fileName: row?.fileName ?? null };
+    }
     const claim = await this.prisma.imageOwner.findUnique({
       where: { imageSha256_ownerId: { imageSha256: image.sha256, ownerId: caller.ownerId } },
-      select: { createdAt: true },
+      select: { createdAt: true, fileName: true },
     });
-    return claim ? { ...image, createdAt: claim.createdAt } : image;
+    return claim ? { ...image, ...claim } : { ...image, fileName: null };
   }
 
   /** The stored bytes of an image found before, in chunks (readImageChunks): null once it is deleted meanwhile. */
@@ -83,8 +94,9 @@ export class ImageLibrary {
     return readImageChunks(this.prisma, image.sha256);
   }
 
-  /** A `data:image/...;base64,...` URL; errors name `field`. */
-  addDataUrl(dataUrl: string, field: string, caller?: Caller): Promise<StoredImage> {
+  /** A `data:image/...;base64,...` URL; errors name `field` (those of its file name, the name's). */
+  addDataUrl(dataUrl: string, field: string, caller: Caller, fileName: GivenFileName): Promise<NamedImage> {
+    const name = keptFileName(fileName);
     const match = DATA_URL.exec(dataUrl);
     if (!match || !match[1].split(';').some((part) => part.trim().toLowerCase() === 'base64')) {
       throw new ParamError(field, 'must be a base64 data URL (data:image/png;base64,...)');
@@ -94,14 +106,15 @@ export class ImageLibrary {
     if (base64.length % 4 !== 0 || !BASE64.test(base64)) throw new ParamError(field, 'is not valid base64');
     // Checked before decoding, so an oversized image is never held in memory twice.
     this.checkSize(base64.length / 4 * 3 - (base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0), field);
-    return this.add(Buffer.from(base64, 'base64'), field, declared, caller);
+    return this.add(Buffer.from(base64, 'base64'), field, declared, caller, name);
   }
 
-  /** Bytes of an uploaded file (`mimeType`: what the client declared); errors name `field`. */
-  addBytes(bytes: Uint8Array, field: string, caller?: Caller, mimeType = ''): Promise<StoredImage> {
+  /** Bytes of an uploaded file (`mimeType`: what the client declared); errors name `field` (those of its file name, the name's). */
+  addBytes(bytes: Uint8Array, field: string, caller: Caller, mimeType: string, fileName: GivenFileName): Promise<NamedImage> {
+    const name = keptFileName(fileName);
     const declared = checkDeclaredType(mimeType, field);
     this.checkSize(bytes.byteLength, field);
-    return this.add(bytes, field, declared, caller);
+    return this.add(bytes, field, declared, caller, name);
   }
 
   private checkSize(byteSize: number, field: string): void {
@@ -111,7 +124,7 @@ export class ImageLibrary {
     }
   }
 
-  private async add(bytes: Uint8Array, field: string, declared: string | undefined, caller: Caller | undefined): Promise<StoredImage> {
+  private async add(bytes: Uint8Array, field: string, declared: string | undefined, caller: Caller, fileName: string | null): Promise<NamedImage> {
     const limits = { maxPixels: this.limits.maxImagePixels };
     let info;
     try {
@@ -127,10 +140,8 @@ export class ImageLibrary {
     }
     const store = async () => {
       const stored = await storeImage(this.prisma, bytes, { mimeType: info.mimeType, width: info.width, height: info.height });
-      if (caller?.ownerId) {
-        await this.prisma.imageOwner.createMany({ data: [{ imageSha256: stored.sha256, ownerId: caller.ownerId }], skipDuplicates: true });
-      }
-      return caller ? this.asSeenBy(stored, caller) : stored;
+      await this.recordUpload(stored.sha256, caller, fileName);
+      return this.asSeenBy(stored, caller);
     };
     try {
       return await store();
@@ -140,6 +151,46 @@ export class ImageLibrary {
       return store();
     }
   }
+
+  /**
+   * Records that `caller` uploaded the image, named `fileName`: on their claim,
+   * or on the image when they have no owner (auth off). The latest upload's
+   * name wins (uploading the same bytes again under a new name renames them);
+   * an upload without a name keeps the one there.
+   */
+  private async recordUpload(sha256: string, caller: Caller, fileName: string | null): Promise<void> {
+    if (caller.ownerId === null) {
+      if (fileName !== null) await this.prisma.image.updateMany({ where: { sha256 }, data: { fileName } });
+      return;
+    }
+    const claim = { imageSha256: sha256, ownerId: caller.ownerId };
+    // ON CONFLICT DO NOTHING, then the rename: concurrent uploads of the same bytes by one owner are no error.
+    const { count } = await this.prisma.imageOwner.createMany({ data: [{ ...claim, fileName }], skipDuplicates: true });
+    if (count === 0 && fileName !== null) await this.prisma.imageOwner.updateMany({ where: claim, data: { fileName } });
+  }
+}
+
+/**
+ * The name to keep of the one a client gave: its last path segment (browsers
+ * send only that; curl may send a path, with `/` or, from Windows, `\`), in
+ * NFC (macOS sends decomposed names). No name (null) when none is left, or
+ * only blanks, `.` or `..`. Refused, naming the given field: over
+ * MAX_FILE_NAME_LENGTH characters, or holding a control character or an
+ * unpaired surrogate.
+ */
+function keptFileName({ value, field }: GivenFileName): string | null {
+  const name = value?.slice(Math.max(value.lastIndexOf('/'), value.lastIndexOf('\\')) + 1).normalize('NFC') ?? '';
+  if (name.trim() === '' || name === '.' || name === '..') return null;
+  const length = [...name].length;
+  if (length > MAX_FILE_NAME_LENGTH) {
+    throw new ParamError(field, `the file name is ${length} characters long; this server keeps names of at most ${MAX_FILE_NAME_LENGTH}`);
+  }
+  const unprintable = UNPRINTABLE.exec(name)?.[0];
+  if (unprintable !== undefined) {
+    const code = unprintable.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new ParamError(field, `the file name holds U+${code}, which is not printable; names must be printable text`);
+  }
+  return name;
 }
 
 /** The accepted type a declared (data URL or upload) type names; undefined when nothing is declared. */

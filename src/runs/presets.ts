@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
 import { ParamError, WeightsNotFoundError, listFastStylePresets, locateFastStyleModels, probeImage, type FastStylePreset } from '../engine/index.js';
 import type { PrismaClient } from '../storage/generated/client.js';
-import { storeImage, type ImageInfo, type StoredImage } from '../storage/images.js';
+import { storeImage, type ImageInfo, type NamedImage } from '../storage/images.js';
 
 /** A fast-style network a run can use (mode FAST or FAST_THEN_OPTIMIZE). */
 export interface PresetInfo {
@@ -9,8 +10,8 @@ export interface PresetInfo {
   name: string;
   title: string;
   artist: string | null;
-  /** The painting it was trained on, stored (so it has an id and a URL); null when its folder has none. */
-  painting: StoredImage | null;
+  /** The painting it was trained on, stored (so it has an id and a URL) and named after its title; null when its folder has none. */
+  painting: NamedImage | null;
 }
 
 /** The networks of the shared models folder (shared/models/README.md) by folder name; others are titled from their name. */
@@ -78,13 +79,15 @@ export class PresetCatalog {
 
   private async describe(db: PrismaClient, preset: FastStylePreset): Promise<PresetInfo> {
     const known = KNOWN[preset.name];
+    const title = known?.title ?? titleFromName(preset.name);
     const painting = await this.readPainting(preset.stylePath);
     return {
       name: preset.name,
-      title: known?.title ?? titleFromName(preset.name),
+      title,
       artist: known?.artist ?? null,
       // Stored every time (a no-op once stored): deleting the last run that used it deletes it too.
-      painting: painting && await storeImage(db, painting.bytes, painting.info),
+      // Every folder's file has the same name (style.jpg): the title says which painting it is.
+      painting: painting && { ...await storeImage(db, painting.bytes, painting.info), fileName: `${title}${extname(preset.stylePath)}` },
     };
   }
 

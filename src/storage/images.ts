@@ -19,6 +19,11 @@ export interface StoredImage extends ImageInfo {
   createdAt: Date;
 }
 
+/** A stored image as one caller sees it: with the file name it was uploaded under (null when none was given, and for what a run made). */
+export interface NamedImage extends StoredImage {
+  fileName: string | null;
+}
+
 type Db = PrismaClient | Prisma.TransactionClient;
 
 const INFO_COLUMNS = { sha256: true, mimeType: true, width: true, height: true, byteSize: true, createdAt: true } as const;

@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { StoredImage } from '../../storage/images.js';
+import { MAX_FILE_NAME_LENGTH } from '../../images/image-library.js';
+import type { NamedImage, StoredImage } from '../../storage/images.js';
 import type { ApiContext } from '../context.js';
 import { Image } from '../types/image.js';
 import { UploadedFile, UploadScalar } from '../types/upload.js';
@@ -7,21 +8,29 @@ import { UploadedFile, UploadScalar } from '../types/upload.js';
 @Resolver(() => Image)
 export class ImageResolver {
   @Query(() => Image, { nullable: true, description: 'The image with this id; null when there is none the caller may see, as for every read by id.' })
-  image(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<StoredImage | null> {
+  image(@Arg('id', () => ID) id: string, @Ctx() ctx: ApiContext): Promise<NamedImage | null> {
     return ctx.images.findFor(id, ctx.caller);
   }
 
   @Mutation(() => Image, { description: 'Stores an image given as a base64 data URL (PNG, JPEG or WebP).' })
-  createImage(@Arg('dataUrl') dataUrl: string, @Ctx() ctx: ApiContext): Promise<StoredImage> {
-    return ctx.images.addDataUrl(dataUrl, 'dataUrl', ctx.caller);
+  createImage(
+    @Arg('dataUrl') dataUrl: string,
+    @Arg('fileName', () => String, {
+      nullable: true,
+      description: `The file's name, kept as the image's fileName: a path is cut to its last part; at most ${MAX_FILE_NAME_LENGTH} characters, no control characters.`,
+    }) fileName: string | null | undefined,
+    @Ctx() ctx: ApiContext,
+  ): Promise<NamedImage> {
+    return ctx.images.addDataUrl(dataUrl, 'dataUrl', ctx.caller, { value: fileName, field: 'fileName' });
   }
 
   @Mutation(() => Image, {
     description: 'Stores an uploaded image (PNG, JPEG or WebP) sent as a GraphQL multipart request, '
-      + 'with an `apollo-require-preflight: true` header (cross-site request forgery protection).',
+      + 'with an `apollo-require-preflight: true` header (cross-site request forgery protection). '
+      + 'The file\'s name is kept as the image\'s fileName, as createImage keeps its `fileName`; a name it refuses is an error naming `file`.',
   })
-  uploadImage(@Arg('file', () => UploadScalar) file: UploadedFile, @Ctx() ctx: ApiContext): Promise<StoredImage> {
-    return ctx.images.addBytes(file.bytes, 'file', ctx.caller, file.mimeType);
+  uploadImage(@Arg('file', () => UploadScalar) file: UploadedFile, @Ctx() ctx: ApiContext): Promise<NamedImage> {
+    return ctx.images.addBytes(file.bytes, 'file', ctx.caller, file.mimeType, { value: file.filename, field: 'file' });
   }
 
   @FieldResolver(() => ID)

@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { TransferParams } from '../../engine/index.js';
 import type { RunRecord } from '../../runs/types.js';
-import type { StoredImage } from '../../storage/images.js';
+import type { NamedImage } from '../../storage/images.js';
 import type { ApiContext } from '../context.js';
 import { RunsArgs } from '../types/args.js';
 import { Image } from '../types/image.js';
@@ -11,7 +11,7 @@ import { Run, RunEpoch, RunParams } from '../types/run.js';
 import { StartRunInput } from '../types/start-run-input.js';
 
 /** Images a run refers to cannot be deleted while it exists (foreign keys); the run's owner sees them (it is visible, so the caller may). */
-function imageOf(ctx: ApiContext, id: string, uploaded = false): Promise<StoredImage> {
+function imageOf(ctx: ApiContext, id: string, uploaded = false): Promise<NamedImage> {
   return ctx.images.ofRun(id, ctx.caller, uploaded);
 }
 
@@ -54,17 +54,17 @@ export class RunResolver {
   }
 
   @FieldResolver(() => Image)
-  contentImage(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<StoredImage> {
+  contentImage(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<NamedImage> {
     return imageOf(ctx, run.contentImage, true);
   }
 
   @FieldResolver(() => [Image], { description: 'In the order given.' })
-  styleImages(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<StoredImage[]> {
+  styleImages(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<NamedImage[]> {
     return Promise.all(run.styleImages.map((id) => imageOf(ctx, id, true)));
   }
 
   @FieldResolver(() => Image, { nullable: true, description: 'The final image, once SUCCEEDED.' })
-  resultImage(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<StoredImage> | null {
+  resultImage(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<NamedImage> | null {
     return run.resultImage ? imageOf(ctx, run.resultImage) : null;
   }
 
@@ -110,7 +110,7 @@ export class RunEpochResolver {
     nullable: true,
     description: 'The image as it stood at the end of this epoch (PNG); null once retention dropped the previews of an old run.',
   })
-  async preview(@Root() epoch: RunEpoch, @Ctx() ctx: ApiContext): Promise<StoredImage | null> {
+  async preview(@Root() epoch: RunEpoch, @Ctx() ctx: ApiContext): Promise<NamedImage | null> {
     return epoch.previewImage === null ? null : imageOf(ctx, epoch.previewImage);
   }
 }

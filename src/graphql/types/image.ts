@@ -1,4 +1,5 @@
 import { Field, Int, ObjectType } from 'type-graphql';
+import { MAX_FILE_NAME_LENGTH } from '../../images/image-library.js';
 
 @ObjectType({ description: 'A stored PNG, JPEG or WebP image. Its id is the SHA-256 of its bytes, so the same bytes are one image.' })
 export class Image {
@@ -19,4 +20,12 @@ export class Image {
 
   @Field()
   createdAt!: Date;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The name the caller gave the file when they uploaded it (their latest upload of these bytes that gave one), '
+      + `without its directory, at most ${MAX_FILE_NAME_LENGTH} characters. Each owner sees their own name; `
+      + 'null when none was given and for images a run made. A preset\'s painting is named after its title.',
+  })
+  fileName!: string | null;
 }

@@ -14,6 +14,8 @@ export interface Image {
   width: number;
   height: number;
   mimeType: string;
+  /** The name the file was uploaded under; null when none was given and for what a run made. */
+  fileName: string | null;
 }
 
 export interface RunEpoch {
@@ -131,7 +133,7 @@ export interface StartRunInput extends Partial<RunParams> {
   idempotencyKey?: string;
 }
 
-const IMAGE = 'id url width height mimeType';
+const IMAGE = 'id url width height mimeType fileName';
 const PARAMS = 'params { maxDim epochs stepsPerEpoch contentWeight styleWeight totalVariationWeight optimizer learningRate init seed preserveColors multiscale styleBlend mode preset }';
 const RUN = `id status createdAt startedAt finishedAt currentEpoch totalEpochs progress queuePosition error backend
   contentImage { ${IMAGE} } styleImages { ${IMAGE} } resultImage { ${IMAGE} } ${PARAMS} latestEpoch { epoch totalLoss preview { ${IMAGE} } }`;
@@ -267,6 +269,8 @@ export async function serviceLimits(): Promise<ServiceLimits> {
 /**
  * Uploads an image file as a GraphQL multipart request (uploadImage); the
  * preflight header is the server's cross-site request forgery guard.
+ * `filename` is the name the image keeps (its fileName): that of the file the
+ * user chose, also when `file` is a smaller copy of it made here.
  */
 export async function uploadImage(file: Blob, filename: string): Promise<Image> {
   const form = new FormData();
