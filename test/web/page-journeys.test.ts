@@ -75,9 +75,9 @@ describe('the page for a first-time user', { skip: browserMissing() }, () => {
     api = await startApiServer(service, { host: '127.0.0.1', port: 0, limits: DEFAULT_API_LIMITS });
     browser = await launchBrowser();
     mkdirSync(ARTIFACTS_DIR, { recursive: true });
-    const create = 'mutation($dataUrl: String!) { createImage(dataUrl: $dataUrl) { id } }';
-    content = (await gql(create, { dataUrl: await imageDataUrl(await makePng(32, 32, 3)) })).createImage.id;
-    style = (await gql(create, { dataUrl: await imageDataUrl(await makePng(32, 32, 11)) })).createImage.id;
+    const create = 'mutation($dataUrl: String!, $fileName: String) { createImage(dataUrl: $dataUrl, fileName: $fileName) { id } }';
+    content = (await gql(create, { dataUrl: await imageDataUrl(await makePng(32, 32, 3)), fileName: 'harbour.png' })).createImage.id;
+    style = (await gql(create, { dataUrl: await imageDataUrl(await makePng(32, 32, 11)), fileName: 'brushwork.png' })).createImage.id;
     // A run before: the page offers its images as uploaded before.
     await startRun({ epochs: 1, stepsPerEpoch: 1 });
   });
@@ -96,8 +96,8 @@ describe('the page for a first-time user', { skip: browserMissing() }, () => {
       await assertAccessible(page, 'empty-form');
       await assertFocusRings(page, 25);
 
-      // Choosing an image uploaded before keeps the focus on it (it used to fall to <body>).
-      const pick = page.getByRole('button', { name: /^Use image .* as content$/ }).first();
+      // Images uploaded before are offered under the names of their files; choosing one keeps the focus on it (it used to fall to <body>).
+      const pick = page.getByRole('button', { name: 'Use harbour.png (32×32) as content', exact: true });
       await pick.focus();
       await page.keyboard.press('Space');
       await page.waitForSelector('.recent-item[aria-pressed="true"]');
@@ -117,7 +117,8 @@ describe('the page for a first-time user', { skip: browserMissing() }, () => {
     const udnie = presets.find((p) => p.name === 'udnie')!;
     await withPage('presets', async (page) => {
       await page.goto(`${api.url}/`);
-      await page.getByRole('button', { name: /^Use image .* as content$/ }).first().click();
+      await page.getByRole('button', { name: 'Use harbour.png (32×32) as content', exact: true }).click();
+      await page.locator('.slots').getByText('harbour.png', { exact: true }).waitFor();
       await page.getByRole('radio', { name: 'Fast', exact: true }).check();
       // The fast modes' style is the network's painting: no style images, no optimization settings.
       assert.equal(await page.getByRole('group', { name: 'Style images' }).isVisible(), false);
@@ -135,6 +136,7 @@ describe('the page for a first-time user', { skip: browserMissing() }, () => {
       await params.getByText('wave', { exact: true }).waitFor();
       assert.equal(await params.getByText('Epochs × steps').count(), 0, 'a FAST run lists no optimization settings');
       await page.locator('.run-inputs').getByText('Painting', { exact: true }).waitFor();
+      await page.locator('.run-inputs').getByText('harbour.png', { exact: true }).waitFor();
       const card = page.locator(`.run-card[data-run-id="${runId}"]`);
       await card.getByText('Fast · wave · 32 px', { exact: true }).waitFor();
 
@@ -171,6 +173,10 @@ describe('the page for a first-time user', { skip: browserMissing() }, () => {
       await card.getByRole('button', { name: 'Open', exact: true }).click();
       await page.waitForFunction(() => document.activeElement?.id === 'run-title');
       await page.waitForFunction(() => Number(document.querySelector('#preview')?.dataset.epoch) >= 1, undefined, { timeout: RUN_TIMEOUT_MS });
+      // STEP events move the figures between epochs: a step inside an epoch (odd, at 2 steps an epoch) and the pace.
+      const stat = (term: string) => `[...document.querySelectorAll('.stats .stat')].find((s) => s.querySelector('dt').textContent === '${term}')?.querySelector('dd').textContent`;
+      await page.waitForFunction(`Number((${stat('Steps')} ?? '').split(' / ')[0]) % 2 === 1`, undefined, { timeout: 30_000 });
+      assert.match(await page.evaluate(stat('Steps per second')) as string, /^\d+(\.\d+)?$/);
       await assertAccessible(page, 'running');
       let tabs = 0;
       while (tabs < 5 && (await page.evaluate(() => document.activeElement?.textContent)) !== 'Cancel run') {

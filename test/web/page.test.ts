@@ -109,8 +109,8 @@ describe('web page', { skip: browserMissing() }, () => {
     const problems = watchConsole(page);
     try {
       await page.goto(`${api.url}/`);
-      await page.getByRole('button', { name: /^Use image .* as content$/ }).first().click();
-      await page.getByRole('button', { name: /^Use image .* as style$/ }).first().click();
+      await page.getByRole('button', { name: /^Use .* as content$/ }).first().click();
+      await page.getByRole('button', { name: /^Use .* as style$/ }).first().click();
       const estimate = page.locator('#run-estimate');
       // The form opens on settings that paint quickly on a CPU (L-BFGS, 256 px, 40 steps), not on the tutorial's hours.
       assert.equal(await page.getByLabel('Optimizer').inputValue(), 'LBFGS');

@@ -78,9 +78,9 @@ export function formatNumber(value: number | null | undefined): string {
   return Number(value.toPrecision(3)).toString();
 }
 
-/** What to call an image in labels: its short id. */
+/** What to call an image: the name of the file it was uploaded from, else its short id. */
 export function imageName(image: Image): string {
-  return `image ${image.id.slice(0, 8)}`;
+  return image.fileName ?? `image ${image.id.slice(0, 8)}`;
 }
 
 export function formatDate(iso: string): string {

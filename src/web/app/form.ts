@@ -495,9 +495,10 @@ export class RunForm {
 
   private slotView(slot: Slot, label: string, onRemove: () => void): HTMLElement {
     const attrs = { alt: label, width: 96, height: 96 };
+    const name = slot.pending?.name ?? (slot.image ? imageName(slot.image) : '');
     return h('figure', { class: `slot${slot.pending ? ' slot-pending' : ''}` },
       slot.image ? apiImage(slot.image.url, attrs) : h('img', { ...attrs, src: slot.pending?.src ?? '' }),
-      slot.pending ? h('span', { class: 'slot-status' }, 'Uploading…') : null,
+      slot.pending ? h('span', { class: 'slot-status' }, 'Uploading…') : h('figcaption', { class: 'slot-name', title: name }, name),
       h('button', { type: 'button', class: 'slot-remove', 'aria-label': `Remove ${label}`, onclick: onRemove }, '×'));
   }
 

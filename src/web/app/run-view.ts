@@ -7,6 +7,20 @@ import { ApiError, cancelRun, deleteRun, FINISHED, getRun, isFastMode, linkImage
 import { LossChart } from './chart';
 import { apiImage, clear, formatDate, formatDuration, formatNumber, h, keepFocus, MODE_LABELS, statusBadge } from './dom';
 
+interface ProgressPoint {
+  /** Local clock when it was learned. */
+  localMs: number;
+  /** The run's computing time then. */
+  elapsedMs: number;
+  step: number;
+  /** The pace a STEP event reports; null at an epoch's end (then the average is used). */
+  stepsPerSecond: number | null;
+}
+
+function progressOfEpoch(epoch: RunEpoch): ProgressPoint {
+  return { localMs: Date.now(), elapsedMs: epoch.elapsedMs, step: epoch.step, stepsPerSecond: null };
+}
+
 /** How long each epoch shows when the epochs are played. */
 const PLAY_FRAME_MS = 700;
 
@@ -24,8 +38,11 @@ export class RunView {
   private pinnedEpoch: number | undefined;
   private unsubscribe: (() => void) | undefined;
   private ticker: number | undefined;
-  /** Local clock at the latest epoch event, to extrapolate elapsed time and ETA between epochs. */
-  private lastEpochAt: { localMs: number; elapsedMs: number } | undefined;
+  /**
+   * The latest point of progress known (an epoch's end or a STEP event), with
+   * the local clock then: elapsed time and ETA are extrapolated from it.
+   */
+  private progressAt: ProgressPoint | undefined;
   private generation = 0;
 
   private readonly chart = new LossChart();
@@ -124,7 +141,7 @@ export class RunView {
     this.epochs = [...epochs].sort((a, b) => a.epoch - b.epoch);
     this.pinnedEpoch = undefined;
     const last = this.epochs.at(-1);
-    this.lastEpochAt = last ? { localMs: Date.now(), elapsedMs: last.elapsedMs } : undefined;
+    this.progressAt = last ? progressOfEpoch(last) : undefined;
     this.chart.setEpochs(this.epochs);
     this.render();
     if (!FINISHED.has(run.status)) this.follow(run.id, last?.epoch ?? 0, generation);
@@ -182,11 +199,18 @@ export class RunView {
         if (event.kind === 'EPOCH' && event.epoch && !this.epochs.some((e) => e.epoch === event.epoch!.epoch)) {
           this.epochs.push(event.epoch);
           this.epochs.sort((a, b) => a.epoch - b.epoch);
-          this.lastEpochAt = { localMs: Date.now(), elapsedMs: event.epoch.elapsedMs };
+          this.advance(progressOfEpoch(event.epoch));
           this.chart.addEpoch(event.epoch);
         }
         this.render();
         this.handlers.changed(event.run);
+      },
+      // Steps move only the bar and the figures: a whole render a few times a second would cost clicks and focus.
+      step: (event) => {
+        if (generation !== this.generation || !event.step) return;
+        this.advance({ localMs: Date.now(), elapsedMs: event.step.elapsedMs, step: event.step.step, stepsPerSecond: event.step.stepsPerSecond });
+        this.renderProgress();
+        this.renderStats();
       },
       error: (error: ApiError) => {
         if (generation !== this.generation) return;
@@ -243,8 +267,7 @@ export class RunView {
     this.preview.dataset.epoch = String(this.epochs.at(-1)?.epoch ?? 0);
     this.previewCaption.textContent = caption;
 
-    this.progress.value = run.totalEpochs > 0 ? run.currentEpoch / run.totalEpochs : 0;
-    this.progressLabel.textContent = `Epoch ${run.currentEpoch} / ${run.totalEpochs}`;
+    this.renderProgress();
     this.renderStats();
 
     if (run.status === 'FAILED' && run.error) this.message.textContent = `Failed: ${run.error}`;
@@ -276,6 +299,25 @@ export class RunView {
     }
   }
 
+  /** Keeps the newer of the known progress points (a STEP may arrive after the epoch it preceded). */
+  private advance(point: ProgressPoint): void {
+    if (!this.progressAt || point.step >= this.progressAt.step) this.progressAt = point;
+  }
+
+  private totalSteps(): number {
+    const run = this.run!;
+    return run.params.mode === 'FAST' ? 0 : run.totalEpochs * run.params.stepsPerEpoch;
+  }
+
+  /** The bar moves with the steps (with the epochs where there are none: FAST), the label says the epoch. */
+  private renderProgress(): void {
+    const run = this.run!;
+    const total = this.totalSteps();
+    const done = FINISHED.has(run.status) ? this.epochs.at(-1)?.step ?? 0 : this.progressAt?.step ?? 0;
+    this.progress.value = run.status === 'SUCCEEDED' ? 1 : total > 0 ? Math.min(1, done / total) : run.totalEpochs > 0 ? run.currentEpoch / run.totalEpochs : 0;
+    this.progressLabel.textContent = `Epoch ${run.currentEpoch} / ${run.totalEpochs}`;
+  }
+
   private renderStats(): void {
     const run = this.run;
     if (!run) return;
@@ -292,7 +334,12 @@ export class RunView {
       items.push(['Finished', formatDate(run.finishedAt)]);
     }
     const last = this.epochs.at(-1);
-    items.push(['Steps', last ? `${last.step} / ${run.totalEpochs * run.params.stepsPerEpoch}` : `0 / ${run.totalEpochs * run.params.stepsPerEpoch}`]);
+    const total = this.totalSteps();
+    if (total > 0) {
+      items.push(['Steps', `${FINISHED.has(run.status) ? last?.step ?? 0 : this.progressAt?.step ?? 0} / ${total}`]);
+      const rate = this.stepsPerSecond();
+      if (run.status === 'RUNNING') items.push(['Steps per second', rate === undefined ? '–' : formatNumber(rate)]);
+    }
     items.push(['Total loss', formatNumber(last?.totalLoss)]);
     clear(this.stats);
     for (const [term, value] of items) this.stats.append(h('div', { class: 'stat' }, h('dt', {}, term), h('dd', {}, value)));
@@ -306,17 +353,29 @@ export class RunView {
       return last?.elapsedMs;
     }
     if (run.status !== 'RUNNING') return undefined;
-    if (this.lastEpochAt) return this.lastEpochAt.elapsedMs + (Date.now() - this.lastEpochAt.localMs);
+    if (this.progressAt) return this.progressAt.elapsedMs + (Date.now() - this.progressAt.localMs);
     return run.startedAt ? Math.max(0, Date.now() - Date.parse(run.startedAt)) : undefined;
+  }
+
+  /** The pace: the latest STEP event's, else the average of the epochs so far. */
+  private stepsPerSecond(): number | undefined {
+    const point = this.progressAt;
+    if (!point) return undefined;
+    if (point.stepsPerSecond !== null) return point.stepsPerSecond;
+    return point.step > 0 && point.elapsedMs > 0 ? point.step / (point.elapsedMs / 1000) : undefined;
   }
 
   private etaMs(elapsed: number | undefined): number | undefined {
     const run = this.run!;
+    const point = this.progressAt;
+    if (!point || elapsed === undefined) return undefined;
+    const total = this.totalSteps();
+    const rate = this.stepsPerSecond();
+    if (total > 0 && rate) return Math.max(0, ((total - point.step) / rate) * 1000 - (elapsed - point.elapsedMs));
+    // No steps to count (FAST): by the epochs.
     const last = this.epochs.at(-1);
-    if (!last || last.epoch === 0 || elapsed === undefined) return undefined;
-    const perEpoch = last.elapsedMs / last.epoch;
-    const remaining = (run.totalEpochs - last.epoch) * perEpoch - (elapsed - last.elapsedMs);
-    return Math.max(0, remaining);
+    if (!last || last.epoch === 0) return undefined;
+    return Math.max(0, (run.totalEpochs - last.epoch) * (last.elapsedMs / last.epoch) - (elapsed - last.elapsedMs));
   }
 
   private renderEpochStrip(): void {
@@ -402,8 +461,8 @@ export class RunView {
     const run = this.run!;
     clear(this.inputs);
     const thumb = (image: Image, label: string) => h('figure', { class: 'input-thumb' },
-      apiImage(image.url, { alt: label, width: 72, height: 72, loading: 'lazy' }),
-      h('figcaption', {}, label));
+      apiImage(image.url, { alt: '', width: 72, height: 72, loading: 'lazy' }),
+      h('figcaption', {}, label, image.fileName ? h('span', { class: 'input-name', title: image.fileName }, image.fileName) : null));
     this.inputs.append(thumb(run.contentImage, 'Content'));
     // The fast modes' one style image is the preset network's painting.
     const styleLabel = (i: number) => (isFastMode(run.params.mode) ? 'Painting' : run.styleImages.length > 1 ? `Style ${i + 1}` : 'Style');
