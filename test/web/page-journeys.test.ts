@@ -134,7 +134,8 @@ describe('the page for a first-time user', { skip: browserMissing() }, () => {
       const params = page.locator('.run-view .params');
       await params.getByText('Fast', { exact: true }).waitFor();
       await params.getByText('wave', { exact: true }).waitFor();
-      assert.equal(await params.getByText('Epochs × steps').count(), 0, 'a FAST run lists no optimization settings');
+      assert.equal(await params.getByText('Steps per epoch', { exact: true }).count(), 0, 'a FAST run lists no optimization settings');
+      assert.equal(await params.getByText('Style weight', { exact: true }).count(), 0);
       await page.locator('.run-inputs').getByText('Painting', { exact: true }).waitFor();
       await page.locator('.run-inputs').getByText('harbour.png', { exact: true }).waitFor();
       const card = page.locator(`.run-card[data-run-id="${runId}"]`);

@@ -127,8 +127,9 @@ export interface RunEvent {
 
 export interface StartRunInput extends Partial<RunParams> {
   cloneOf?: string;
-  contentImageId: string;
-  /** Left out in the fast modes and in clones that keep them. */
+  /** Both may be left out with cloneOf: the clone keeps its run's images (in the fast modes, its network's painting). */
+  contentImageId?: string;
+  /** Left out in the fast modes. */
   styleImageIds?: string[];
   idempotencyKey?: string;
 }

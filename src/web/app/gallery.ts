@@ -9,6 +9,8 @@ export interface GalleryActions {
   clone(run: Run): void;
   /** Every image the loaded runs used, newest first, for reuse in the form. */
   images(images: Image[]): void;
+  /** The card's comparison controls (compare.ts): a Compare checkbox, Sweep…. */
+  compareControls(run: Run): Node;
 }
 
 /** A card's one line of parameters: the method, and what sets a run apart in it. */
@@ -170,6 +172,7 @@ export class Gallery {
           ...[run.contentImage, ...run.styleImages].slice(0, 4).map((img) => apiImage(img.url, { alt: '', width: 28, height: 28, loading: 'lazy' }))),
         h('div', { class: 'run-card-actions' },
           h('button', { type: 'button', class: 'link-button', onclick: open }, 'Open'),
-          h('button', { type: 'button', class: 'link-button', onclick: () => this.actions.clone(run), 'aria-label': `Clone run ${run.id.slice(0, 8)} with changes` }, 'Clone'))));
+          h('button', { type: 'button', class: 'link-button', onclick: () => this.actions.clone(run), 'aria-label': `Clone run ${run.id.slice(0, 8)} with changes` }, 'Clone')),
+        this.actions.compareControls(run)));
   }
 }

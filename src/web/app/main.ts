@@ -1,9 +1,11 @@
 /**
  * stylegraph's page: start a run, watch it paint, browse the gallery.
- * Routes live in the hash: `#/` (new run) and `#/runs/<id>` (watch a run).
+ * Routes live in the hash: `#/` (new run), `#/runs/<id>` (watch a run),
+ * `#/compare/<id>,<id>,...` and `#/sweep/<param>/<id>,...` (runs side by side, compare.ts).
  */
 import './style.css';
 import { apiToken, listPresets, serviceLimits, setApiToken, UNAUTHENTICATED_EVENT, type Run } from './api';
+import { CompareSelection, CompareView, comparisonOfHash } from './compare';
 import { h } from './dom';
 import { RunForm } from './form';
 import { Gallery } from './gallery';
@@ -33,11 +35,16 @@ const form = new RunForm((run: Run) => {
   void gallery.reload();
 });
 
+const compareView = new CompareView({ navigate: (hash) => navigate(hash, true), changed: (run) => gallery.update(run) });
+const compareSelection = new CompareSelection((hash) => navigate(hash, true));
+
 const gallery = new Gallery({
   open: (run) => navigate(`#/runs/${run.id}`, true),
   clone: (run) => form.cloneFrom(run),
   images: (images) => form.setRecentImages(images),
+  compareControls: (run) => compareSelection.cardControls(run),
 });
+gallery.element.append(compareSelection.bar);
 
 /** A server with STYLEGRAPH_AUTH=required wants a bearer token: asked for when it refuses one, kept in this browser. */
 function tokenPanel(): HTMLElement {
@@ -76,7 +83,7 @@ if (apiToken()) {
 main.append(
   h('div', { class: 'col col-token' }, tokenBox),
   h('div', { class: 'col col-form' }, h('section', { class: 'panel' }, form.element)),
-  h('div', { class: 'col col-run' }, welcome, runView.element),
+  h('div', { class: 'col col-run' }, welcome, runView.element, compareView.element),
   h('div', { class: 'col col-gallery' }, gallery.element));
 
 /** After Open or Start (`showRun`) the run view is brought into view and its heading focused: the user's next step is there. */
@@ -91,6 +98,19 @@ function navigate(hash: string, showRun = false): void {
 let openedId: string | undefined;
 
 function route(): void {
+  // `#/compare/...` and `#/sweep/...`: the comparison takes the run view's place.
+  const comparison = comparisonOfHash(location.hash);
+  compareView.show(comparison);
+  if (comparison) {
+    openedId = undefined;
+    runView.hide();
+    welcome.hidden = true;
+    gallery.select(undefined);
+    document.body.dataset.route = 'compare';
+    if (showRunNext) compareView.bringIntoView();
+    showRunNext = false;
+    return;
+  }
   const match = /^#\/runs\/([^/?#]+)/.exec(location.hash);
   const runId = match ? decodeURIComponent(match[1]) : undefined;
   gallery.select(runId);

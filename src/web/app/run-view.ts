@@ -5,6 +5,7 @@
  */
 import { ApiError, cancelRun, deleteRun, FINISHED, getRun, isFastMode, linkImage, showImage, subscribeRunEvents, UNUSED_IN_MODE, type Image, type Run, type RunEpoch } from './api';
 import { LossChart } from './chart';
+import { PARAM_ROWS } from './params';
 import { apiImage, clear, formatDate, formatDuration, formatNumber, h, keepFocus, MODE_LABELS, statusBadge } from './dom';
 
 interface ProgressPoint {
@@ -469,26 +470,10 @@ export class RunView {
     run.styleImages.forEach((image, i) => this.inputs.append(thumb(image, styleLabel(i))));
     clear(this.params);
     const p = run.params;
-    // [term, value, the parameter it shows (hidden where the mode has no use for it)]
-    const rows: [string, string, string][] = [
-      ['Method', MODE_LABELS[p.mode] ?? p.mode, 'mode'],
-      ['Preset', p.preset ?? '', 'preset'],
-      ['Size', `${p.maxDim} px`, 'maxDim'],
-      ['Epochs × steps', `${p.epochs} × ${p.stepsPerEpoch}`, 'stepsPerEpoch'],
-      ['Content weight', formatNumber(p.contentWeight), 'contentWeight'],
-      ['Style weight', formatNumber(p.styleWeight), 'styleWeight'],
-      ['TV weight', formatNumber(p.totalVariationWeight), 'totalVariationWeight'],
-      ['Optimizer', p.optimizer === 'LBFGS' ? 'L-BFGS' : 'Adam', 'optimizer'],
-      ['Learning rate', formatNumber(p.learningRate), 'learningRate'],
-      ['Seed', String(p.seed), 'seed'],
-      ['Start from', p.init.toLowerCase(), 'init'],
-      ['Keep colors', p.preserveColors ? 'yes' : 'no', 'preserveColors'],
-    ];
-    if (p.multiscale > 1) rows.push(['Scales', String(p.multiscale), 'multiscale']);
-    if (p.styleBlend) rows.push(['Style blend', p.styleBlend.join(', '), 'styleBlend']);
     const unused = UNUSED_IN_MODE[p.mode];
-    for (const [term, value, param] of rows) {
-      if (!unused.has(param)) this.params.append(h('div', {}, h('dt', {}, term), h('dd', {}, value)));
+    for (const row of PARAM_ROWS) {
+      if (unused.has(row.param) || (row.notable && !row.notable(p))) continue;
+      this.params.append(h('div', {}, h('dt', {}, row.label), h('dd', {}, row.show(p))));
     }
   }
 
