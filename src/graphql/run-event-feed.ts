@@ -10,9 +10,9 @@ import { RunEvent } from './types/run-event.js';
 
 /** How much one subscriber's feed holds for it when it does not keep up. */
 export interface FeedOptions {
-  /** Events held at most; past it, the oldest EPOCH or STEP events are skipped (never STATUS events). Default 64. */
+  /** Events held at most; past it, the oldest EPOCH events are skipped (never STATUS events; a STEP is only sent to a reader that has caught up). Default 64. */
   maxQueued?: number;
-  /** Called for each EPOCH or STEP event skipped for a slow subscriber (a metric's counter, say). */
+  /** Called for each EPOCH event skipped for a slow subscriber (a metric's counter, say). */
   onDrop?: (event: RunEvent) => void;
 }
 
@@ -72,7 +72,8 @@ export async function openRunEventFeed(
     subscription.closed();
   }, {
     maxQueued: options.maxQueued ?? DEFAULT_FEED_MAX_QUEUED,
-    droppable: (event) => event.kind !== RunEventKind.STATUS,
+    // Steps are never queued behind other events (acceptStep), so only epochs need dropping.
+    droppable: (event) => event.kind === RunEventKind.EPOCH,
     onDrop: (event) => {
       counts.shed++;
       subscription.dropped('slow');
@@ -100,8 +101,9 @@ export async function openRunEventFeed(
   const acceptStep = (step: RunStep): void => {
     const sequence = lastSeq;
     pending = pending.then(() => {
-      // A step announced after the final status (it was on its way) has nothing left to tell.
-      if (ended) return;
+      // A step announced after the final status (it was on its way) has nothing left to tell;
+      // nor one for a subscriber still reading older events: the next step or epoch says more.
+      if (ended || channel.queued > 0) return;
       channel.push(state.step(sequence, step));
       counts.pushed++;
     });

@@ -51,6 +51,8 @@ async function withApiFields<T>(call: () => Promise<T>): Promise<T> {
 export class RunsApi {
   /** A run's epochs at one event sequence number: read once for every subscriber and alias that asks. */
   private readonly epochsAt = new SharedResults<EpochRecord[]>(5_000);
+  /** A run's latest epoch at one event sequence number, likewise. */
+  private readonly latestEpochAt = new SharedResults<EpochRecord | null>(5_000);
 
   /** `runs` holds the runs it starts to this server's rules (RunService.withRules). */
   constructor(private readonly runs: RunService, private readonly images?: ImageLibrary) {}
@@ -132,6 +134,11 @@ export class RunsApi {
   /** The epochs of the run as it stood at its `eventSeq` (every epoch stored increments it). */
   epochs(run: RunRecord): Promise<EpochRecord[]> {
     return this.epochsAt.get(`${run.id}:${run.eventSeq}`, async () => (await this.runs.listEpochs(run.id)).filter((epoch) => epoch.seq <= run.eventSeq));
+  }
+
+  /** The last epoch of the run as it stood at its `eventSeq`: one row, for lists of runs. */
+  latestEpoch(run: RunRecord): Promise<EpochRecord | null> {
+    return this.latestEpochAt.get(`${run.id}:${run.eventSeq}`, () => this.runs.latestEpoch(run.id, run.eventSeq));
   }
 
   /** Queued runs ahead of this one; null unless it is QUEUED. */

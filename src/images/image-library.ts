@@ -19,7 +19,12 @@ const MAX_CONCURRENT_DECODES = 2;
 /** The longest file name kept, in characters (code points): what common file systems allow. */
 export const MAX_FILE_NAME_LENGTH = 255;
 /** Control characters (C0, DEL, C1) and unpaired UTF-16 surrogates: never part of a name to show. */
-const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u;
+/**
+ * Control characters, broken surrogates, and the invisible format characters
+ * (bidirectional overrides such as U+202E, zero-width ones) that would make a
+ * shown name read as another.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cs}\p{Cf}]/u;
 
 /** The file name a client gave an image (none: undefined or null), and the field its errors name. */
 export interface GivenFileName {
@@ -179,8 +184,12 @@ export class ImageLibrary {
  * unpaired surrogate.
  */
 function keptFileName({ value, field }: GivenFileName): string | null {
-  const name = value?.slice(Math.max(value.lastIndexOf('/'), value.lastIndexOf('\\')) + 1).normalize('NFC') ?? '';
-  if (name.trim() === '' || name === '.' || name === '..') return null;
+  // A name far over the limit is refused before any work on it (each character is at most 2 UTF-16 units).
+  if (value && value.length > 2 * MAX_FILE_NAME_LENGTH + 4096) {
+    throw new ParamError(field, `the file name is over ${MAX_FILE_NAME_LENGTH} characters long; this server keeps names of at most ${MAX_FILE_NAME_LENGTH}`);
+  }
+  const name = value?.slice(Math.max(value.lastIndexOf('/'), value.lastIndexOf('\\')) + 1).normalize('NFC').trim() ?? '';
+  if (name === '' || name === '.' || name === '..') return null;
   const length = [...name].length;
   if (length > MAX_FILE_NAME_LENGTH) {
     throw new ParamError(field, `the file name is ${length} characters long; this server keeps names of at most ${MAX_FILE_NAME_LENGTH}`);

@@ -101,11 +101,19 @@ export class RunEventListener {
 
   private onNotification(message: pg.Notification): void {
     if (!message.payload) return;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(message.payload);
+    } catch {
+      // Anyone with access to the database may NOTIFY on these channels: a stray payload must not end the process.
+      this.logger.warn({ channel: message.channel }, 'ignored a notification that is not JSON');
+      return;
+    }
     if (message.channel === RUN_EVENTS_CHANNEL) {
-      const { runId, seq } = JSON.parse(message.payload) as { runId: string; seq: number };
+      const { runId, seq } = payload as { runId: string; seq: number };
       this.bus.announced(runId, seq);
     } else if (message.channel === RUN_STEPS_CHANNEL) {
-      this.bus.stepAnnounced(JSON.parse(message.payload) as RunStep);
+      this.bus.stepAnnounced(payload as RunStep);
     }
   }
 }

@@ -75,13 +75,20 @@ export class RunEventBus {
     if (this.source.kind === 'publish') this.advance(event.runId, event.seq, event);
   }
 
-  /** The worker calls this with a running run's step: for the listeners of this process, or of every process. */
-  publishStep(step: RunStep): void {
+  /**
+   * The worker calls this with a running run's step: for the listeners of this
+   * process, or of every process. Resolves once it is announced (never
+   * rejects): the worker waits for it before it stores the next epoch, so that
+   * a step cannot reach another process after the epoch that follows it.
+   */
+  async publishStep(step: RunStep): Promise<void> {
+    // A diverging run's loss is not a number: GraphQL's Float could not carry it, and its epoch will say so.
+    if (!Number.isFinite(step.totalLoss) || !Number.isFinite(step.stepsPerSecond)) return;
     if (this.source.kind === 'publish') {
       this.stepAnnounced(step);
       return;
     }
-    this.source.announceStep(step).catch((err: unknown) => {
+    await this.source.announceStep(step).catch((err: unknown) => {
       // Not worth a warning: the next step, or the epoch, tells the same progress a moment later.
       this.logger.debug({ runId: step.runId, err }, 'announcing a step of a run failed');
     });

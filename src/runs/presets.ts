@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { ParamError, WeightsNotFoundError, listFastStylePresets, locateFastStyleModels, probeImage, type FastStylePreset } from '../engine/index.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { storeImage, type ImageInfo, type NamedImage } from '../storage/images.js';
@@ -10,7 +9,7 @@ export interface PresetInfo {
   name: string;
   title: string;
   artist: string | null;
-  /** The painting it was trained on, stored (so it has an id and a URL) and named after its title; null when its folder has none. */
+  /** The painting it was trained on, stored (so it has an id and a URL); null when its folder has none. */
   painting: NamedImage | null;
 }
 
@@ -86,8 +85,8 @@ export class PresetCatalog {
       title,
       artist: known?.artist ?? null,
       // Stored every time (a no-op once stored): deleting the last run that used it deletes it too.
-      // Every folder's file has the same name (style.jpg): the title says which painting it is.
-      painting: painting && { ...await storeImage(db, painting.bytes, painting.info), fileName: `${title}${extname(preset.stylePath)}` },
+      // Nobody uploaded it (and every folder's file is style.jpg): the preset's title names it, not a file name.
+      painting: painting && { ...await storeImage(db, painting.bytes, painting.info), fileName: null },
     };
   }
 

@@ -193,6 +193,12 @@ export class RunService {
     return rows.map(toEpochRecord);
   }
 
+  /** The run's last epoch stored at or before event `upToSeq`; null when there is none. */
+  async latestEpoch(runId: string, upToSeq: number): Promise<EpochRecord | null> {
+    const row = await this.prisma.runEpoch.findFirst({ where: { runId, eventSeq: { lte: upToSeq } }, orderBy: { epoch: 'desc' } });
+    return row && toEpochRecord(row);
+  }
+
   /** How many queued runs are ahead of this one (0: next); null unless it is QUEUED. */
   async queuePosition(runId: string): Promise<number | null> {
     const run = await this.prisma.run.findUnique({ where: { id: runId }, select: { status: true, createdAt: true } });

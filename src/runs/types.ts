@@ -91,7 +91,7 @@ export interface RunStep {
   epoch: number;
   /** Of the image the step started from. */
   totalLoss: number;
-  /** Optimisation time from the run's start, over restarts, as EpochFigures.elapsedMs. */
+  /** Optimization time from the run's start, over restarts, as EpochFigures.elapsedMs. */
   elapsedMs: number;
   /** Steps a second lately (since the previous step told). */
   stepsPerSecond: number;

@@ -6,7 +6,8 @@ import type { EngineEpoch, EngineJob, EngineStats, EngineStep, EngineThreadData,
 /** What a job's progress is handed to. */
 export interface JobHandlers {
   onEpoch(epoch: EngineEpoch): Promise<void>;
-  onStep(step: EngineStep): void;
+  /** Awaited before the next epoch or step is handled: progress is told in the order it was made. */
+  onStep(step: EngineStep): Promise<void>;
 }
 
 /** Who hears a thread's measurements (metrics), and of its end. */

@@ -54,7 +54,7 @@ export type FromEngine =
   /** Started: what it computes on, and how fast (measured before this message). */
   | { type: 'ready'; backend: BackendName; device: string; threads: number | null; speed: EngineSpeed }
   | { type: 'epoch'; epoch: EngineEpoch }
-  /** A few a second at most while a job optimises; the others are dropped, the epochs carry where each ends. */
+  /** A few a second at most while a job optimizes; the others are dropped, the epochs carry where each ends. */
   | { type: 'step'; step: EngineStep }
   /** The state an aborted job stopped at (after its last epoch), sent before its `failed`. */
   | { type: 'aborted'; checkpoint: Checkpoint }

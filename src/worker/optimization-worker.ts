@@ -168,12 +168,11 @@ export class OptimizationWorker {
             });
           }
         },
-        onStep: (step) => {
+        onStep: (step) =>
           // Nothing is stored: the step only tells subscribers how far the epoch in progress has come.
           this.events.publishStep({
             ...step, runId: run.id, epoch: Math.ceil(step.step / run.params.stepsPerEpoch), elapsedMs: elapsedBefore + step.elapsedMs,
-          });
-        },
+          }),
       }, controller.signal);
     } catch (err) {
       if (!(err instanceof EngineAborted)) {

@@ -14,10 +14,10 @@ describe('an engine thread a job failed in', () => {
       const png = await makePng(24, 24, 3);
       // Past the API's checks, straight to the engine: an 8192 px square needs far more than 4 GiB.
       const job = { content: png, styles: [png], params: resolveParams({ maxDim: 8192, epochs: 1, stepsPerEpoch: 1 }) };
-      await assert.rejects(engine.run(job, { onEpoch: async () => undefined, onStep: () => undefined }, new AbortController().signal),
+      await assert.rejects(engine.run(job, { onEpoch: async () => undefined, onStep: async () => undefined }, new AbortController().signal),
         /too large for this server's WebAssembly memory \(4 GiB\); the largest that fits is about \d+ px/);
       assert.equal(engine.usable, false);
-      assert.throws(() => engine.run(job, { onEpoch: async () => undefined, onStep: () => undefined }, new AbortController().signal), /busy or unusable/);
+      assert.throws(() => engine.run(job, { onEpoch: async () => undefined, onStep: async () => undefined }, new AbortController().signal), /busy or unusable/);
     } finally {
       await engine.terminate();
     }

@@ -25,7 +25,7 @@ export class Image {
     nullable: true,
     description: 'The name the caller gave the file when they uploaded it (their latest upload of these bytes that gave one), '
       + `without its directory, at most ${MAX_FILE_NAME_LENGTH} characters. Each owner sees their own name; `
-      + 'null when none was given and for images a run made. A preset\'s painting is named after its title.',
+      + 'null when none was given, for images a run made and for the presets\' paintings (the preset names those).',
   })
   fileName!: string | null;
 }

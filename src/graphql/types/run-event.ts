@@ -5,7 +5,7 @@ import { Run, RunEpoch } from './run.js';
 
 @ObjectType({ description: 'How far a running run has come within its epoch: a sample of its steps, four a second at most.' })
 export class RunStep {
-  @Field(() => Int, { description: 'Optimisation steps taken so far, this one included (numbered as RunEpoch.step).' })
+  @Field(() => Int, { description: 'Optimization steps taken so far, this one included (numbered as RunEpoch.step).' })
   step!: number;
 
   @Field(() => Int, { description: 'The epoch in progress, 1-based: the one this step belongs to.' })
@@ -14,7 +14,7 @@ export class RunStep {
   @Field(() => Float, { description: 'The total loss of the image this step started from, so one step behind `step`.' })
   totalLoss!: number;
 
-  @Field(() => Int, { description: 'Optimisation time from the run\'s start to this step (as RunEpoch.elapsedMs).' })
+  @Field(() => Int, { description: 'Optimization time from the run\'s start to this step (as RunEpoch.elapsedMs).' })
   elapsedMs!: number;
 
   @Field(() => Float, { description: 'Steps a second lately: since the previous STEP event (epochs\' previews included), or, for the first after a start, of its own step.' })
