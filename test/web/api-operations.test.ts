@@ -30,7 +30,7 @@ describe('web page API operations', () => {
     const schema = buildSchema(readFileSync(path.join(ROOT, 'schema.graphql'), 'utf8'));
     const operations = pageOperations();
     assert.deepEqual(operations.map((op) => op.name).sort(),
-      ['CancelRun', 'DeleteRun', 'EstimateRun', 'Limits', 'Run', 'RunEvents', 'Runs', 'StartRun', 'UploadImage']);
+      ['CancelRun', 'DeleteRun', 'EstimateRun', 'Limits', 'Presets', 'Run', 'RunEvents', 'RunSteps', 'Runs', 'StartRun', 'UploadImage']);
     for (const { name, document } of operations) {
       assert.deepEqual(validate(schema, parse(document)).map((error) => error.message), [], name);
     }

@@ -6,16 +6,12 @@
  * form has its own test). Screenshots go to STYLEGRAPH_ARTIFACTS_DIR.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_API_LIMITS } from '../../src/runs/limits.js';
-import { startApiServer, type ApiServer } from '../../src/http/server.js';
-import { WEB_ROOT } from '../../src/web/static.js';
 import { assertAccessible, assertTapTargets } from '../helpers/axe.js';
-import { ARTIFACTS_DIR, browserMissing, launchBrowser, loadAllImages, watchConsole, type TestBrowser } from '../helpers/browser.js';
+import { ARTIFACTS_DIR, browserMissing, loadAllImages, watchConsole } from '../helpers/browser.js';
 import { makePng } from '../helpers/images.js';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { startPageTestbed, type PageTestbed } from '../helpers/page-testbed.js';
 
 const RUN_TIMEOUT_MS = 120_000;
 
@@ -39,18 +35,12 @@ interface ApiRun {
 const RUN_FIELDS = 'id status params { styleWeight seed maxDim epochs stepsPerEpoch } contentImage { id } styleImages { id } resultImage { url }';
 
 describe('comparing runs', { skip: browserMissing() }, () => {
-  let service: TestService;
-  let api: ApiServer;
-  let browser: TestBrowser;
+  let bed: PageTestbed;
+  let api: PageTestbed['api'];
+  let browser: PageTestbed['browser'];
+  let graphql: PageTestbed['gql'];
   let first: ApiRun;
   let second: ApiRun;
-
-  async function graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    const response = await fetch(`${api.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-    const body = await response.json() as { data?: T; errors?: { message: string }[] };
-    assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-    return body.data!;
-  }
 
   async function upload(seed: number): Promise<string> {
     const form = new FormData();
@@ -81,11 +71,8 @@ describe('comparing runs', { skip: browserMissing() }, () => {
   }
 
   before(async () => {
-    assert.ok(existsSync(path.join(WEB_ROOT, 'index.html')), 'the page is built (npm run build:web)');
-    service = await startTestService('pglite');
-    api = await startApiServer(service, { host: '127.0.0.1', port: 0, limits: DEFAULT_API_LIMITS });
-    browser = await launchBrowser();
-    mkdirSync(ARTIFACTS_DIR, { recursive: true });
+    bed = await startPageTestbed();
+    ({ api, browser, gql: graphql } = bed);
     const contentImageId = await upload(3);
     const styleImageIds = [await upload(11)];
     // Two tiny runs that differ in their style weight only.
@@ -96,11 +83,7 @@ describe('comparing runs', { skip: browserMissing() }, () => {
     [first, second] = [await finished(runs[0].id), await finished(runs[1].id)];
   });
 
-  after(async () => {
-    await browser?.close();
-    await api?.close();
-    await service?.close();
-  });
+  after(() => bed?.close());
 
   it('picks two runs by keyboard, shows them side by side with the differing parameter marked, and slides between them', { timeout: 2 * RUN_TIMEOUT_MS }, async () => {
     const page = await browser.context.newPage();

@@ -7,18 +7,14 @@
  * STYLEGRAPH_ARTIFACTS_DIR (default test-artifacts/) as a11y-<state>.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { DEFAULT_API_LIMITS } from '../../src/runs/limits.js';
-import { startApiServer, type ApiServer } from '../../src/http/server.js';
-import { WEB_ROOT } from '../../src/web/static.js';
 import { imageDataUrl } from '../helpers/auth-api.js';
 import { assertAccessible, assertFocusRings, assertTapTargets } from '../helpers/axe.js';
-import { ARTIFACTS_DIR, browserMissing, launchBrowser, watchConsole, type TestBrowser } from '../helpers/browser.js';
+import { ARTIFACTS_DIR, browserMissing, watchConsole } from '../helpers/browser.js';
 import { makePng } from '../helpers/images.js';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { startPageTestbed, type PageTestbed } from '../helpers/page-testbed.js';
 
 const RUN_TIMEOUT_MS = 120_000;
 
@@ -28,20 +24,11 @@ declare const location: any;
 declare const getComputedStyle: any;
 
 describe('the page for a first-time user', { skip: browserMissing() }, () => {
-  let service: TestService;
-  let api: ApiServer;
-  let browser: TestBrowser;
+  let bed: PageTestbed;
+  let api: PageTestbed['api'];
+  let gql: PageTestbed['gql'];
   let content = '';
   let style = '';
-
-  async function gql<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    const response = await fetch(`${api.url}/graphql`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }),
-    });
-    const body = await response.json() as { data?: T; errors?: unknown };
-    assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-    return body.data!;
-  }
 
   async function startRun(input: Record<string, unknown>): Promise<string> {
     const { startRun } = await gql('mutation($input: StartRunInput!) { startRun(input: $input) { id } }',
@@ -55,7 +42,7 @@ describe('the page for a first-time user', { skip: browserMissing() }, () => {
 
   /** Opens a page on the service, failing the test with what the console said if anything went wrong there. */
   async function withPage(name: string, body: (page: Page, problems: string[]) => Promise<void>, viewport?: { width: number; height: number }): Promise<void> {
-    const page = await browser.context.newPage();
+    const page = await bed.browser.context.newPage();
     if (viewport) await page.setViewportSize(viewport);
     const problems = watchConsole(page);
     try {
@@ -70,11 +57,8 @@ describe('the page for a first-time user', { skip: browserMissing() }, () => {
   }
 
   before(async () => {
-    assert.ok(existsSync(path.join(WEB_ROOT, 'index.html')), 'the page is built (npm run build:web)');
-    service = await startTestService('pglite');
-    api = await startApiServer(service, { host: '127.0.0.1', port: 0, limits: DEFAULT_API_LIMITS });
-    browser = await launchBrowser();
-    mkdirSync(ARTIFACTS_DIR, { recursive: true });
+    bed = await startPageTestbed();
+    ({ api, gql } = bed);
     const create = 'mutation($dataUrl: String!, $fileName: String) { createImage(dataUrl: $dataUrl, fileName: $fileName) { id } }';
     content = (await gql(create, { dataUrl: await imageDataUrl(await makePng(32, 32, 3)), fileName: 'harbour.png' })).createImage.id;
     style = (await gql(create, { dataUrl: await imageDataUrl(await makePng(32, 32, 11)), fileName: 'brushwork.png' })).createImage.id;
@@ -82,11 +66,7 @@ describe('the page for a first-time user', { skip: browserMissing() }, () => {
     await startRun({ epochs: 1, stepsPerEpoch: 1 });
   });
 
-  after(async () => {
-    await browser?.close();
-    await api?.close();
-    await service?.close();
-  });
+  after(() => bed?.close());
 
   it('the empty form and its errors pass axe-core; focus rings show on every control', { timeout: RUN_TIMEOUT_MS }, async () => {
     await withPage('form', async (page) => {
@@ -175,9 +155,11 @@ describe('the page for a first-time user', { skip: browserMissing() }, () => {
       await page.waitForFunction(() => document.activeElement?.id === 'run-title');
       await page.waitForFunction(() => Number(document.querySelector('#preview')?.dataset.epoch) >= 1, undefined, { timeout: RUN_TIMEOUT_MS });
       // STEP events move the figures between epochs: a step inside an epoch (odd, at 2 steps an epoch) and the pace.
-      const stat = (term: string) => `[...document.querySelectorAll('.stats .stat')].find((s) => s.querySelector('dt').textContent === '${term}')?.querySelector('dd').textContent`;
-      await page.waitForFunction(`Number((${stat('Steps')} ?? '').split(' / ')[0]) % 2 === 1`, undefined, { timeout: 30_000 });
-      assert.match(await page.evaluate(stat('Steps per second')) as string, /^\d+(\.\d+)?$/);
+      const stat = (term: string) => [...document.querySelectorAll('.stats .stat')]
+        .find((item: any) => item.querySelector('dt').textContent === term)?.querySelector('dd').textContent as string | undefined;
+      await page.waitForFunction(() => Number([...document.querySelectorAll('.stats .stat')]
+        .find((item: any) => item.querySelector('dt').textContent === 'Steps')?.querySelector('dd').textContent.split(' / ')[0]) % 2 === 1, undefined, { timeout: 30_000 });
+      assert.match(await page.evaluate(stat, 'Steps per second') ?? '', /^\d+(\.\d+)?$/);
       await assertAccessible(page, 'running');
       let tabs = 0;
       while (tabs < 5 && (await page.evaluate(() => document.activeElement?.textContent)) !== 'Cancel run') {
@@ -238,11 +220,20 @@ describe('the page for a first-time user', { skip: browserMissing() }, () => {
       assert.equal(await scrubber.getAttribute('aria-valuetext'), 'Epoch 2 of 3');
       assert.equal(await page.evaluate(() => document.activeElement?.id), 'epoch-scrubber', 'the scrubber keeps the focus');
 
-      // Play goes on from the epoch shown, to the end, and stops on the result.
+      // Play goes from the epoch shown through every later one, in order, and stops on the last (the result).
+      await page.keyboard.press('Home');
+      await page.waitForFunction((url) => document.querySelector('#preview').getAttribute('src') === url, previews[0]);
+      await page.evaluate(() => {
+        const preview = document.querySelector('#preview');
+        const seen = [preview.getAttribute('src')];
+        (globalThis as any).replayed = seen;
+        new (globalThis as any).MutationObserver(() => { if (seen.at(-1) !== preview.getAttribute('src')) seen.push(preview.getAttribute('src')); })
+          .observe(preview, { attributes: true, attributeFilter: ['src'] });
+      });
       await page.getByRole('button', { name: 'Play' }).click();
       await page.getByRole('button', { name: 'Pause' }).waitFor();
-      await page.waitForFunction((url) => document.querySelector('#preview').getAttribute('src') === url, previews[2]);
       await page.getByRole('button', { name: 'Play' }).waitFor({ timeout: 10_000 });
+      assert.deepEqual(await page.evaluate(() => (globalThis as any).replayed), previews, 'each epoch shown once, in order');
       assert.equal(await shown(), run.resultImage.url, 'the replay ends on the result');
     });
   });

@@ -38,7 +38,7 @@ export interface RunParams {
   totalVariationWeight: number;
   /** ADAM | LBFGS */
   optimizer: string;
-  /** Null asks for the optimiser's default. */
+  /** Null asks for the optimizer's default. */
   learningRate: number | null;
   /** CONTENT | NOISE | STYLE */
   init: string;
@@ -361,49 +361,74 @@ function ws(): Client {
 export interface RunEventHandlers {
   /** Every STATUS and EPOCH event, each once. */
   next(event: RunEvent): void;
-  /** STEP events (a few a second while the run computes), asked for only when this is given. */
-  step?(event: RunEvent): void;
   error(error: ApiError): void;
   complete(): void;
 }
 
+function subscriptionError(error: unknown): ApiError {
+  if (error instanceof CloseEvent && error.code === 4403) refused();
+  const message = Array.isArray(error) ? String((error[0] as { message?: string })?.message)
+    : error instanceof Error ? error.message : 'The live connection closed.';
+  return new ApiError(message, 'SUBSCRIPTION');
+}
+
+function resultError(errors: readonly unknown[] | undefined): ApiError | undefined {
+  const error = errors?.[0] as { message: string; extensions?: { code?: string; field?: string } } | undefined;
+  return error && new ApiError(error.message, error.extensions?.code, error.extensions?.field);
+}
+
 /**
  * Follows a run: its events so far (epochs after `sinceEpoch`), then live
- * ones, and live STEP events for `handlers.step` if given; returns an
- * unsubscribe. After a dropped connection graphql-ws
+ * ones; returns an unsubscribe. After a dropped connection graphql-ws
  * subscribes again with the same payload: `afterSequence` in it is kept at
  * the last event received, so the new subscription starts after it and
  * nothing is shown twice.
  */
 export function subscribeRunEvents(runId: string, sinceEpoch: number, handlers: RunEventHandlers): () => void {
-  const variables = { runId, sinceEpoch, afterSequence: 0, steps: handlers.step !== undefined };
+  const variables = { runId, sinceEpoch, afterSequence: 0 };
   return ws().subscribe<{ runEvents: RunEvent }>(
     {
-      query: `subscription RunEvents($runId: ID!, $sinceEpoch: Int, $afterSequence: Int, $steps: Boolean) {
-        runEvents(runId: $runId, sinceEpoch: $sinceEpoch, afterSequence: $afterSequence, steps: $steps) {
-          sequence kind run { ${RUN} } epoch { ${EPOCH} } step { ${STEP} }
-        }
+      query: `subscription RunEvents($runId: ID!, $sinceEpoch: Int, $afterSequence: Int) {
+        runEvents(runId: $runId, sinceEpoch: $sinceEpoch, afterSequence: $afterSequence) { sequence kind run { ${RUN} } epoch { ${EPOCH} } }
       }`,
       variables,
     },
     {
       next(result) {
-        const error = result.errors?.[0] as { message: string; extensions?: { code?: string; field?: string } } | undefined;
-        if (error) handlers.error(new ApiError(error.message, error.extensions?.code, error.extensions?.field));
-        // A STEP event is not numbered: it neither repeats an event nor moves where a resumption starts.
-        else if (result.data?.runEvents.kind === 'STEP') handlers.step?.(result.data.runEvents);
+        const error = resultError(result.errors);
+        if (error) handlers.error(error);
         else if (result.data && result.data.runEvents.sequence > variables.afterSequence) {
           variables.afterSequence = result.data.runEvents.sequence;
           handlers.next(result.data.runEvents);
         }
       },
-      error(error) {
-        if (error instanceof CloseEvent && error.code === 4403) refused();
-        const message = Array.isArray(error) ? String((error[0] as { message?: string })?.message)
-          : error instanceof Error ? error.message : 'The live connection closed.';
-        handlers.error(new ApiError(message, 'SUBSCRIPTION'));
-      },
+      error: (error) => handlers.error(subscriptionError(error)),
       complete: handlers.complete,
+    },
+  );
+}
+
+/**
+ * A running run's steps, a few a second, on a subscription of their own that
+ * selects nothing but the step: the server resolves no run for each of them
+ * (the events subscription carries the run). Ends with the run.
+ */
+export function subscribeRunSteps(runId: string, onStep: (step: RunStep) => void): () => void {
+  return ws().subscribe<{ runEvents: { kind: RunEvent['kind']; step: RunStep | null } }>(
+    {
+      query: `subscription RunSteps($runId: ID!, $sinceEpoch: Int) {
+        runEvents(runId: $runId, sinceEpoch: $sinceEpoch, steps: true) { kind step { ${STEP} } }
+      }`,
+      // No epoch replayed: this subscription is for the steps only.
+      variables: { runId, sinceEpoch: 2 ** 31 - 1 },
+    },
+    {
+      next(result) {
+        if (result.data?.runEvents.step) onStep(result.data.runEvents.step);
+      },
+      // The events subscription reports what goes wrong; steps are only a finer grain of its progress.
+      error: () => undefined,
+      complete: () => undefined,
     },
   );
 }

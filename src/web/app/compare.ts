@@ -6,9 +6,10 @@
  * its run's latest image, status and final losses, repainting live; the
  * parameters that differ are marked; two runs get a before/after slider.
  */
-import { FINISHED, getRun, showImage, subscribeRunEvents, type Image, type Run, type RunEpoch } from './api';
+import { FINISHED, getRun, showImage, type Image, type Run, type RunEpoch } from './api';
+import { followRun, latestPreview } from './follow-run';
 import { apiImage, clear, formatNumber, h, statusBadge, uid } from './dom';
-import { PARAM_ROWS } from './params';
+import { PARAM_ROWS, paramText, type ParamRow } from './params';
 import { isSweptParam, SweepForm, type SweptParam } from './sweep';
 
 export interface Comparison {
@@ -61,13 +62,13 @@ export class CompareSelection {
 
   /** A card's controls: pick the run for comparison, or sweep one of its parameters. */
   cardControls(run: Run): HTMLElement {
-    const checkbox = h('input', { type: 'checkbox', name: 'compare', value: run.id, checked: this.selected.includes(run.id) });
+    const checkbox = h('input', { type: 'checkbox', name: 'compare', value: run.id, checked: this.selected.includes(run.id), 'data-focus-key': `compare-${run.id}` });
     checkbox.addEventListener('change', () => this.toggle(run.id, checkbox.checked));
     this.checkboxes.set(run.id, checkbox);
     return h('div', { class: 'run-card-compare' },
       h('label', { class: 'compare-check' }, checkbox, 'Compare', h('span', { class: 'visually-hidden' }, ` run ${short(run.id)}`)),
       h('button', {
-        type: 'button', class: 'link-button compare-sweep', 'aria-label': `Sweep a parameter of run ${short(run.id)}`,
+        type: 'button', class: 'link-button compare-sweep', 'aria-label': `Sweep a parameter of run ${short(run.id)}`, 'data-focus-key': `sweep-${run.id}`,
         onclick: () => this.navigate(comparisonHash({ runIds: [run.id], sweptParam: null })),
       }, 'Sweep…'));
   }
@@ -111,8 +112,8 @@ interface Column {
 /** What a column shows: the result when done, else the latest preview, else the content image. */
 function shownImage(run: Run, epochs: RunEpoch[]): { image: Image; caption: string } {
   if (run.resultImage) return { image: run.resultImage, caption: 'Result' };
-  const last = [...epochs].reverse().find((epoch) => epoch.preview);
-  if (last?.preview) return { image: last.preview, caption: `Epoch ${last.epoch} of ${run.totalEpochs}` };
+  const last = latestPreview(epochs);
+  if (last) return { image: last.preview, caption: `Epoch ${last.epoch} of ${run.totalEpochs}` };
   return { image: run.contentImage, caption: 'Content image' };
 }
 
@@ -251,7 +252,8 @@ export class CompareView {
       ...images.map((image, i) => apiImage(image.url, { alt: images.length > 1 ? `${label} ${i + 1}` : label, width: 40, height: 40, loading: 'lazy' })));
     row('Content', found.map((run) => run.contentImage.id), (run) => thumbs([run.contentImage], 'Content image'));
     row('Style', found.map((run) => imageIds(run.styleImages)), (run) => thumbs(run.styleImages, 'Style image'));
-    for (const { label, show } of PARAM_ROWS) row(label, found.map((run) => show(run.params)), (run) => document.createTextNode(show(run.params)));
+    const text = (param: ParamRow, run: Run) => paramText(param, run.params) ?? '–';
+    for (const param of PARAM_ROWS) row(param.label, found.map((run) => text(param, run)), (run) => document.createTextNode(text(param, run)));
 
     const captionId = uid('compare-caption');
     const table = h('table', { class: 'compare-table' },
@@ -325,33 +327,20 @@ export class CompareView {
   }
 
   private follow(column: Column, generation: number): void {
-    const merge = (epochs: RunEpoch[]) => {
-      for (const epoch of epochs) if (!column.epochs.some((e) => e.epoch === epoch.epoch)) column.epochs.push(epoch);
-      column.epochs.sort((a, b) => a.epoch - b.epoch);
-    };
-    this.unsubscribes.push(subscribeRunEvents(column.runId, column.epochs.at(-1)?.epoch ?? 0, {
-      next: (event) => {
-        if (generation !== this.generation) return;
-        column.run = event.run;
-        if (event.kind === 'EPOCH' && event.epoch) merge([event.epoch]);
-        this.update(column);
-        this.actions.changed(event.run);
-      },
+    this.unsubscribes.push(followRun(column.runId, column.epochs, {
+      changed: (run) => this.columnChanged(column, run, generation),
+      ended: (run) => this.columnChanged(column, run, generation),
       error: (error) => {
         if (generation !== this.generation) return;
         this.message.textContent = `Live updates of run ${short(column.runId)} stopped: ${error.message}`;
       },
-      complete: () => {
-        if (generation !== this.generation) return;
-        // The final status event carries the run; fetch once more for its result image and every epoch.
-        void getRun(column.runId).then((run) => {
-          if (generation !== this.generation || !run) return;
-          column.run = run;
-          merge(run.epochs);
-          this.update(column);
-          this.actions.changed(run);
-        }).catch(() => undefined);
-      },
     }));
+  }
+
+  private columnChanged(column: Column, run: Run, generation: number): void {
+    if (generation !== this.generation) return;
+    column.run = run;
+    this.update(column);
+    this.actions.changed(run);
   }
 }

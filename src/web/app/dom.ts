@@ -42,15 +42,16 @@ export function clear(element: Element): void {
 /**
  * Rebuilds part of the page without losing the keyboard user's place: when
  * focus was on an element of `container` marked `data-focus-key`, the new
- * element with the same key gets it back (else it would fall to <body>).
+ * element with the same key gets it back (else it would fall to <body>);
+ * with none such, `fallback` does.
  */
-export function keepFocus(container: Element, rebuild: () => void): void {
+export function keepFocus(container: Element, rebuild: () => void, fallback?: HTMLElement): void {
   const focused = document.activeElement;
   const key = focused instanceof HTMLElement && container.contains(focused) ? focused.dataset.focusKey : undefined;
   rebuild();
   if (key === undefined) return;
   const again = [...container.querySelectorAll<HTMLElement>('[data-focus-key]')].find((element) => element.dataset.focusKey === key);
-  again?.focus({ preventScroll: true });
+  (again ?? fallback)?.focus({ preventScroll: true });
 }
 
 let idCounter = 0;

@@ -54,7 +54,7 @@ const LONG_RUN_SECONDS = 600;
 const MAIN_FIELDS: NumberField[] = [
   { name: 'maxDim', label: 'Size (px)', hint: 'Longer side of the result', min: 16, max: 8192, step: '1', integer: true },
   { name: 'epochs', label: 'Epochs', hint: 'A preview after each', min: 1, max: 100000, step: '1', integer: true },
-  { name: 'stepsPerEpoch', label: 'Steps per epoch', hint: 'Optimiser steps', min: 1, step: '1', integer: true },
+  { name: 'stepsPerEpoch', label: 'Steps per epoch', hint: 'Optimizer steps', min: 1, step: '1', integer: true },
   { name: 'seed', label: 'Seed', hint: 'Repeatable noise', min: 0, max: 4294967295, step: '1', integer: true },
   { name: 'contentWeight', label: 'Content weight', hint: 'Keep the subject', min: 0, step: 'any' },
   { name: 'styleWeight', label: 'Style weight', hint: 'Take on the style', min: 0, step: 'any' },
@@ -171,7 +171,6 @@ export class RunForm {
     this.errors.set('styleImageIds', styleError);
     const presetError = h('p', { class: 'field-error', id: 'preset-error', 'aria-live': 'polite' });
     this.errors.set('preset', presetError);
-    this.errors.set('mode', presetError);
 
     const modeName = uid('mode');
     this.modeGroup = h('fieldset', { class: 'group mode-group', hidden: true },
@@ -238,7 +237,7 @@ export class RunForm {
       this.scheduleEstimate();
     });
     this.element.addEventListener('change', (event) => {
-      // The learning rate belongs to the optimiser: switching it takes the new one's default.
+      // The learning rate belongs to the optimizer: switching it takes the new one's default.
       if ((event.target as HTMLSelectElement).name === 'optimizer') (this.inputs.get('learningRate') as HTMLInputElement).value = '';
       this.scheduleEstimate();
     });
@@ -249,7 +248,7 @@ export class RunForm {
 
   /**
    * The fast-style networks of the server, offered as paintings to choose in
-   * the fast modes; with none, the form offers only the optimisation.
+   * the fast modes; with none, the form offers only the optimization.
    */
   setPresets(presets: Preset[]): void {
     this.presets = presets;
@@ -328,7 +327,9 @@ export class RunForm {
     this.clearErrors();
     this.renderSlots();
     this.element.scrollIntoView({ behavior: 'smooth', block: 'start' });
-    (this.inputs.get('epochs') as HTMLInputElement).focus({ preventScroll: true });
+    // The likely change: the epochs, or the size where the mode has no epochs (FAST).
+    const next = ['epochs', 'maxDim'].find((name) => !this.fieldBoxes.get(name)!.hidden)!;
+    this.inputs.get(next)!.focus({ preventScroll: true });
   }
 
   reset(): void {

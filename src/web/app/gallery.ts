@@ -1,6 +1,6 @@
 /** History: every run, newest first, with its final image and parameters; filter by status; open or clone. */
 import { FINISHED, listRuns, RUN_STATUSES, type Image, type Run, type RunStatus } from './api';
-import { apiImage, clear, formatDate, formatNumber, h, MODE_LABELS, STATUS_LABELS, statusBadge, uid } from './dom';
+import { apiImage, clear, formatDate, formatNumber, h, keepFocus, MODE_LABELS, STATUS_LABELS, statusBadge, uid } from './dom';
 
 const PAGE_SIZE = 12;
 
@@ -29,6 +29,7 @@ export class Gallery {
   private endCursor: string | null = null;
   private hasNextPage = false;
   private loading = false;
+  private reloadAfter = false;
   private selectedId: string | undefined;
   private refreshTimer: number | undefined;
   private readonly grid = h('ul', { class: 'gallery-grid', 'aria-live': 'polite', 'aria-busy': 'false' });
@@ -86,18 +87,24 @@ export class Gallery {
   }
 
   private async load(fresh: boolean): Promise<void> {
-    if (this.loading) return;
+    if (this.loading) {
+      // A reload asked for meanwhile (a new filter, a new run) follows this load rather than being lost.
+      if (fresh) this.reloadAfter = true;
+      return;
+    }
     this.loading = true;
     this.grid.setAttribute('aria-busy', 'true');
     try {
       if (fresh) {
         // As many runs as are shown, a page at a time: one request for all of them could exceed the query's complexity limit.
         const shown = Math.max(PAGE_SIZE, this.runs.length);
-        let page = await listRuns(this.status, PAGE_SIZE, null);
+        const status = this.status;
+        let page = await listRuns(status, PAGE_SIZE, null);
         const runs = [...page.runs];
         while (page.hasNextPage && runs.length < shown) {
-          page = await listRuns(this.status, PAGE_SIZE, page.endCursor);
-          runs.push(...page.runs);
+          page = await listRuns(status, PAGE_SIZE, page.endCursor);
+          // A run started meanwhile pushes the older ones a page on: each once.
+          runs.push(...page.runs.filter((run) => !runs.some((r) => r.id === run.id)));
         }
         this.runs = runs;
         this.endCursor = page.endCursor;
@@ -116,11 +123,18 @@ export class Gallery {
       this.grid.setAttribute('aria-busy', 'false');
     }
     this.render();
+    if (this.reloadAfter) {
+      this.reloadAfter = false;
+      void this.load(true);
+    }
   }
 
   private render(): void {
-    clear(this.grid);
-    for (const run of this.runs) this.grid.append(this.card(run));
+    // Cards are rebuilt at every refresh and event: the keyboard's place among them is kept.
+    keepFocus(this.grid, () => {
+      clear(this.grid);
+      for (const run of this.runs) this.grid.append(this.card(run));
+    });
     if (this.runs.length === 0 && !this.note.textContent) {
       this.note.textContent = this.status ? `No ${STATUS_LABELS[this.status].toLowerCase()} runs.` : 'No runs yet: start one above.';
     } else if (this.runs.length > 0 && !this.note.textContent?.startsWith('Could not')) {
@@ -156,7 +170,7 @@ export class Gallery {
     const open = () => this.actions.open(run);
     return h('li', { class: 'run-card', 'data-run-id': run.id, 'data-status': run.status },
       // Named by its text (no aria-label), so that the visible progress is part of the name.
-      h('button', { type: 'button', class: 'run-card-image', onclick: open },
+      h('button', { type: 'button', class: 'run-card-image', onclick: open, 'data-focus-key': `image-${run.id}` },
         apiImage(image.url, {
           alt: '', loading: 'lazy', width: image.width, height: image.height,
           class: `${image === run.contentImage ? 'pending' : 'result'}${image.width < 64 ? ' small' : ''}`,
@@ -171,8 +185,10 @@ export class Gallery {
         h('div', { class: 'run-card-thumbs', 'aria-hidden': 'true' },
           ...[run.contentImage, ...run.styleImages].slice(0, 4).map((img) => apiImage(img.url, { alt: '', width: 28, height: 28, loading: 'lazy' }))),
         h('div', { class: 'run-card-actions' },
-          h('button', { type: 'button', class: 'link-button', onclick: open }, 'Open'),
-          h('button', { type: 'button', class: 'link-button', onclick: () => this.actions.clone(run), 'aria-label': `Clone run ${run.id.slice(0, 8)} with changes` }, 'Clone')),
+          h('button', { type: 'button', class: 'link-button', onclick: open, 'data-focus-key': `open-${run.id}` }, 'Open'),
+          h('button', {
+            type: 'button', class: 'link-button', onclick: () => this.actions.clone(run), 'aria-label': `Clone run ${run.id.slice(0, 8)} with changes`, 'data-focus-key': `clone-${run.id}`,
+          }, 'Clone')),
         this.actions.compareControls(run)));
   }
 }

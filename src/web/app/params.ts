@@ -1,5 +1,5 @@
 /** How a run's parameters read on the page: one table for the run view and the comparison. */
-import type { RunParams } from './api';
+import { UNUSED_IN_MODE, type RunParams } from './api';
 import { formatNumber, MODE_LABELS } from './dom';
 
 export interface ParamRow {
@@ -28,3 +28,8 @@ export const PARAM_ROWS: ParamRow[] = [
   { param: 'multiscale', label: 'Scales', show: (p) => String(p.multiscale), notable: (p) => p.multiscale > 1 },
   { param: 'styleBlend', label: 'Style blend', show: (p) => p.styleBlend?.join(', ') ?? 'equal', notable: (p) => p.styleBlend !== null },
 ];
+
+/** What a row shows for a run; undefined where the run's mode has no use for the parameter. */
+export function paramText(row: ParamRow, params: RunParams): string | undefined {
+  return UNUSED_IN_MODE[params.mode].has(row.param) ? undefined : row.show(params);
+}

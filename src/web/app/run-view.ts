@@ -3,9 +3,10 @@
  * point by point, status, epoch x/N, elapsed, ETA, queue position; cancel,
  * clone, delete; every epoch's preview to step through.
  */
-import { ApiError, cancelRun, deleteRun, FINISHED, getRun, isFastMode, linkImage, showImage, subscribeRunEvents, UNUSED_IN_MODE, type Image, type Run, type RunEpoch } from './api';
+import { ApiError, cancelRun, deleteRun, FINISHED, getRun, isFastMode, linkImage, showImage, UNUSED_IN_MODE, type Image, type Run, type RunEpoch } from './api';
+import { followRun, latestPreview } from './follow-run';
 import { LossChart } from './chart';
-import { PARAM_ROWS } from './params';
+import { PARAM_ROWS, paramText } from './params';
 import { apiImage, clear, formatDate, formatDuration, formatNumber, h, keepFocus, MODE_LABELS, statusBadge } from './dom';
 
 interface ProgressPoint {
@@ -145,7 +146,7 @@ export class RunView {
     this.progressAt = last ? progressOfEpoch(last) : undefined;
     this.chart.setEpochs(this.epochs);
     this.render();
-    if (!FINISHED.has(run.status)) this.follow(run.id, last?.epoch ?? 0, generation);
+    if (!FINISHED.has(run.status)) this.follow(run.id);
   }
 
   close(): void {
@@ -191,46 +192,34 @@ export class RunView {
     clear(this.params);
   }
 
-  private follow(runId: string, sinceEpoch: number, generation: number): void {
+  private follow(runId: string): void {
     this.ticker = window.setInterval(() => this.renderStats(), 1000);
-    this.unsubscribe = subscribeRunEvents(runId, sinceEpoch, {
-      next: (event) => {
-        if (generation !== this.generation) return;
-        this.run = event.run;
-        if (event.kind === 'EPOCH' && event.epoch && !this.epochs.some((e) => e.epoch === event.epoch!.epoch)) {
-          this.epochs.push(event.epoch);
-          this.epochs.sort((a, b) => a.epoch - b.epoch);
-          this.advance(progressOfEpoch(event.epoch));
-          this.chart.addEpoch(event.epoch);
+    this.unsubscribe = followRun(runId, this.epochs, {
+      changed: (run, added) => {
+        this.run = run;
+        if (added) {
+          this.advance(progressOfEpoch(added));
+          this.chart.addEpoch(added);
         }
         this.render();
-        this.handlers.changed(event.run);
+        this.handlers.changed(run);
+      },
+      ended: (run) => {
+        if (this.ticker !== undefined) clearInterval(this.ticker);
+        this.ticker = undefined;
+        this.run = run;
+        this.chart.setEpochs(this.epochs);
+        this.render();
+        this.handlers.changed(run);
       },
       // Steps move only the bar and the figures: a whole render a few times a second would cost clicks and focus.
-      step: (event) => {
-        if (generation !== this.generation || !event.step) return;
-        this.advance({ localMs: Date.now(), elapsedMs: event.step.elapsedMs, step: event.step.step, stepsPerSecond: event.step.stepsPerSecond });
+      step: (step) => {
+        this.advance({ localMs: Date.now(), elapsedMs: step.elapsedMs, step: step.step, stepsPerSecond: step.stepsPerSecond });
         this.renderProgress();
         this.renderStats();
       },
       error: (error: ApiError) => {
-        if (generation !== this.generation) return;
         this.message.textContent = `Live updates stopped: ${error.message}`;
-      },
-      complete: () => {
-        if (generation !== this.generation) return;
-        if (this.ticker !== undefined) clearInterval(this.ticker);
-        this.ticker = undefined;
-        // The final status event carries the run; fetch once more for its result image and every epoch.
-        void getRun(runId).then((run) => {
-          if (generation !== this.generation || !run) return;
-          this.run = run;
-          for (const epoch of run.epochs) if (!this.epochs.some((e) => e.epoch === epoch.epoch)) this.epochs.push(epoch);
-          this.epochs.sort((a, b) => a.epoch - b.epoch);
-          this.chart.setEpochs(this.epochs);
-          this.render();
-          this.handlers.changed(run);
-        }).catch(() => undefined);
       },
     });
   }
@@ -241,8 +230,8 @@ export class RunView {
     const pinned = this.pinnedEpoch !== undefined ? this.epochs.find((e) => e.epoch === this.pinnedEpoch) : undefined;
     if (pinned?.preview) return { image: pinned.preview, caption: `Epoch ${pinned.epoch} of ${run.totalEpochs}` };
     if (run.resultImage) return { image: run.resultImage, caption: `Result · ${run.resultImage.width}×${run.resultImage.height}` };
-    const last = [...this.epochs].reverse().find((e) => e.preview);
-    if (last?.preview) return { image: last.preview, caption: `Epoch ${last.epoch} of ${run.totalEpochs}` };
+    const last = latestPreview(this.epochs);
+    if (last) return { image: last.preview, caption: `Epoch ${last.epoch} of ${run.totalEpochs}` };
     return { image: run.contentImage, caption: run.status === 'QUEUED' ? 'Content image · waiting to start' : 'Content image · painting starts after the first epoch' };
   }
 
@@ -274,7 +263,8 @@ export class RunView {
     if (run.status === 'FAILED' && run.error) this.message.textContent = `Failed: ${run.error}`;
     else if (this.message.textContent?.startsWith('Failed:')) this.message.textContent = '';
 
-    keepFocus(this.actions, () => this.renderActions(run));
+    // A finished run has no Cancel: the keyboard then continues at the run's heading.
+    keepFocus(this.actions, () => this.renderActions(run), this.title);
     this.renderEpochStrip();
     this.renderInputs();
   }
@@ -286,10 +276,10 @@ export class RunView {
     }
     this.actions.append(h('button', { type: 'button', class: 'button', 'data-focus-key': 'clone', onclick: () => this.handlers.clone(run) }, 'Clone with changes'));
     // Without a result (running, canceled, failed) the latest epoch is the picture so far, and downloadable too.
-    const latest = [...this.epochs].reverse().find((e) => e.preview);
+    const latest = latestPreview(this.epochs);
     const download = run.resultImage
       ? { image: run.resultImage, label: 'Download', file: `stylegraph-${run.id.slice(0, 8)}.png` }
-      : latest?.preview ? { image: latest.preview, label: `Download epoch ${latest.epoch}`, file: `stylegraph-${run.id.slice(0, 8)}-epoch-${latest.epoch}.png` } : undefined;
+      : latest ? { image: latest.preview, label: `Download epoch ${latest.epoch}`, file: `stylegraph-${run.id.slice(0, 8)}-epoch-${latest.epoch}.png` } : undefined;
     if (download) {
       const link = h('a', { class: 'button', download: download.file, 'data-focus-key': 'download' }, download.label);
       linkImage(link, download.image.url);
@@ -300,14 +290,19 @@ export class RunView {
     }
   }
 
-  /** Keeps the newer of the known progress points (a STEP may arrive after the epoch it preceded). */
+  /**
+   * Keeps the newer of the known progress points (a STEP may arrive after the
+   * epoch it preceded). An epoch's end tells no pace: the last step's stays,
+   * rather than the whole run's average (previews and start-up included).
+   */
   private advance(point: ProgressPoint): void {
-    if (!this.progressAt || point.step >= this.progressAt.step) this.progressAt = point;
+    if (this.progressAt && point.step < this.progressAt.step) return;
+    this.progressAt = { ...point, stepsPerSecond: point.stepsPerSecond ?? this.progressAt?.stepsPerSecond ?? null };
   }
 
   private totalSteps(): number {
     const run = this.run!;
-    return run.params.mode === 'FAST' ? 0 : run.totalEpochs * run.params.stepsPerEpoch;
+    return UNUSED_IN_MODE[run.params.mode].has('stepsPerEpoch') ? 0 : run.totalEpochs * run.params.stepsPerEpoch;
   }
 
   /** The bar moves with the steps (with the epochs where there are none: FAST), the label says the epoch. */
@@ -383,7 +378,7 @@ export class RunView {
     const withPreview = this.epochs.filter((e) => e.preview);
     this.player.hidden = withPreview.length < 2;
     this.scrubber.max = String(this.epochs.at(-1)?.epoch ?? 1);
-    const shownEpoch = this.pinnedEpoch ?? (this.run?.resultImage ? this.epochs.at(-1)?.epoch : undefined) ?? this.epochs.at(-1)?.epoch ?? 1;
+    const shownEpoch = this.pinnedEpoch ?? this.epochs.at(-1)?.epoch ?? 1;
     this.scrubber.value = String(shownEpoch);
     this.scrubberValue.textContent = `${shownEpoch} of ${this.run?.totalEpochs ?? shownEpoch}`;
     this.scrubber.setAttribute('aria-valuetext', `Epoch ${this.scrubberValue.textContent}`);
@@ -470,10 +465,9 @@ export class RunView {
     run.styleImages.forEach((image, i) => this.inputs.append(thumb(image, styleLabel(i))));
     clear(this.params);
     const p = run.params;
-    const unused = UNUSED_IN_MODE[p.mode];
     for (const row of PARAM_ROWS) {
-      if (unused.has(row.param) || (row.notable && !row.notable(p))) continue;
-      this.params.append(h('div', {}, h('dt', {}, row.label), h('dd', {}, row.show(p))));
+      const text = paramText(row, p);
+      if (text !== undefined && (!row.notable || row.notable(p))) this.params.append(h('div', {}, h('dt', {}, row.label), h('dd', {}, text)));
     }
   }
 
@@ -482,8 +476,6 @@ export class RunView {
     try {
       this.run = await cancelRun(this.run.id);
       this.render();
-      // Cancel is gone from a finished run: the keyboard continues at the run's heading.
-      if (!this.element.contains(document.activeElement)) this.title.focus({ preventScroll: true });
       this.handlers.changed(this.run);
     } catch (error) {
       this.message.textContent = `Could not cancel: ${error instanceof Error ? error.message : String(error)}`;

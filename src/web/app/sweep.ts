@@ -3,7 +3,7 @@
  * value, started together. The comparison (compare.ts) then shows them as a
  * grid, each column headed by its value, like the X/Y plot of image-generation UIs.
  */
-import { ApiError, estimateRun, startRun, type Run, type StartRunInput } from './api';
+import { ApiError, estimateRun, startRun, UNUSED_IN_MODE, type Run, type StartRunInput } from './api';
 import { h, uid } from './dom';
 
 export type SweptParam = 'styleWeight' | 'contentWeight' | 'totalVariationWeight' | 'maxDim' | 'stepsPerEpoch' | 'epochs' | 'seed' | 'learningRate';
@@ -94,7 +94,7 @@ export class SweepForm {
         h('div', { class: 'field sweep-values' }, h('label', { for: valuesId }, 'Values'), this.valuesInput, this.valuesHint, this.valuesError)),
       this.formError,
       h('div', { class: 'sweep-actions' }, this.submitButton));
-    this.baseSelect.addEventListener('change', () => this.renderHint());
+    this.baseSelect.addEventListener('change', () => this.renderParams());
     this.paramSelect.addEventListener('change', () => this.renderHint());
     this.valuesInput.addEventListener('input', () => this.showValuesError(''));
     this.element.addEventListener('submit', (event) => {
@@ -112,6 +112,14 @@ export class SweepForm {
     this.showValuesError('');
     this.baseError.textContent = '';
     this.formError.textContent = '';
+    this.renderParams();
+  }
+
+  /** Offers only the parameters the base run's mode uses: sweeping another would start identical runs. */
+  private renderParams(): void {
+    const unused = this.base ? UNUSED_IN_MODE[this.base.params.mode] : new Set<string>();
+    for (const option of this.paramSelect.options) option.disabled = unused.has(option.value);
+    if (this.paramSelect.selectedOptions[0]?.disabled) this.paramSelect.value = [...this.paramSelect.options].find((option) => !option.disabled)?.value ?? '';
     this.renderHint();
   }
 
