@@ -21,6 +21,7 @@ STYLEGRAPH_WORKER_CONCURRENCY (runs at once per worker, default 1),
 STYLEGRAPH_WORKER_LEASE_SECONDS (a dead worker's runs move on after this, default 30),
 PORT (default 4000), HOST (default 127.0.0.1), STYLEGRAPH_PUBLIC_URL (base of
 image URLs), STYLEGRAPH_MAX_IMAGE_BYTES, STYLEGRAPH_MAX_IMAGE_PIXELS,
+STYLEGRAPH_MAX_FRAMES, STYLEGRAPH_MAX_TOTAL_PIXELS, STYLEGRAPH_MAX_DURATION_MS,
 STYLEGRAPH_MAX_DIM, STYLEGRAPH_MAX_STEPS (limits on what clients may ask for),
 STYLEGRAPH_LOG_LEVEL (trace..fatal, silent; default info), STYLEGRAPH_LOG_FORMAT
 (json or pretty; default pretty on a terminal), STYLEGRAPH_OPS_PORT (serve

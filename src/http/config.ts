@@ -97,6 +97,9 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiServerCo
     limits: {
       maxImageBytes: positiveInteger(env, 'STYLEGRAPH_MAX_IMAGE_BYTES', DEFAULT_API_LIMITS.maxImageBytes),
       maxImagePixels: positiveInteger(env, 'STYLEGRAPH_MAX_IMAGE_PIXELS', DEFAULT_API_LIMITS.maxImagePixels),
+      maxFrames: positiveInteger(env, 'STYLEGRAPH_MAX_FRAMES', DEFAULT_API_LIMITS.maxFrames),
+      maxTotalPixels: positiveInteger(env, 'STYLEGRAPH_MAX_TOTAL_PIXELS', DEFAULT_API_LIMITS.maxTotalPixels),
+      maxDurationMs: positiveInteger(env, 'STYLEGRAPH_MAX_DURATION_MS', DEFAULT_API_LIMITS.maxDurationMs),
       maxDim: positiveInteger(env, 'STYLEGRAPH_MAX_DIM', DEFAULT_API_LIMITS.maxDim),
       maxTotalSteps: positiveInteger(env, 'STYLEGRAPH_MAX_STEPS', DEFAULT_API_LIMITS.maxTotalSteps),
       maxStyleImages: positiveInteger(env, 'STYLEGRAPH_MAX_STYLE_IMAGES', DEFAULT_API_LIMITS.maxStyleImages),

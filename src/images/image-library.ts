@@ -2,19 +2,20 @@ import { ownerScope, type Caller } from '../auth/caller.js';
 import { ImageError, ParamError, decodeImage, probeImage } from '../engine/index.js';
 import { isMissingReference } from '../storage/db-errors.js';
 import type { PrismaClient } from '../storage/generated/client.js';
-import { deleteUnusedImages, findImage, readImageChunks, storeImage, visibleTo, type NamedImage, type StoredImage } from '../storage/images.js';
+import { deleteUnusedImages, findImage, readImageChunks, STILL, storeImage, visibleTo, type NamedImage, type StoredImage } from '../storage/images.js';
 import type { ApiLimits } from '../runs/limits.js';
 import { SharedResults } from '../shared-results.js';
 import { Gate } from '../gate.js';
+import { decodeAnimation, probeAnimation } from './animation.js';
 
 const IMAGE_ID = /^[0-9a-f]{64}$/;
 /** RFC 2397; its scheme, like every URL scheme, is case-insensitive (RFC 3986). */
 const DATA_URL = /^data:([^,]*),(.*)$/is;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Declared types that name what the bytes must be; anything else declared is refused, nothing declared is fine. */
-const DECLARED: Record<string, string> = { 'image/png': 'image/png', 'image/jpeg': 'image/jpeg', 'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg', 'image/webp': 'image/webp' };
+const DECLARED: Record<string, string> = { 'image/png': 'image/png', 'image/jpeg': 'image/jpeg', 'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg', 'image/webp': 'image/webp', 'image/gif': 'image/gif' };
 const UNDECLARED = new Set(['', 'application/octet-stream']);
-/** Images decoded at once: each may take width * height * 3 bytes (75 MB at the default pixel limit). */
+/** Images decoded at once: each may take width * height * 3 bytes (75 MB at the default pixel limit); an animation's frames pass through, none is kept. */
 const MAX_CONCURRENT_DECODES = 2;
 /** The longest file name kept, in characters (code points): what common file systems allow. */
 export const MAX_FILE_NAME_LENGTH = 255;
@@ -32,7 +33,7 @@ export interface GivenFileName {
   field: string;
 }
 
-/** Takes images in (checked against the limits and fully decoded before anything is stored) and finds them. */
+/** Takes images in (checked against the limits, animations too, and fully decoded before anything is stored) and finds them. */
 export class ImageLibrary {
   private readonly decodes = new Gate(MAX_CONCURRENT_DECODES);
   /** Rows of images runs refer to: they exist while the run does and never change (content-addressed). */
@@ -133,18 +134,22 @@ export class ImageLibrary {
     const limits = { maxPixels: this.limits.maxImagePixels };
     let info;
     try {
-      info = await probeImage(bytes, limits);
+      const animation = await probeAnimation(bytes, field, this.limits);
+      info = animation ?? { ...await probeImage(bytes, limits), ...STILL };
       if (declared && declared !== info.mimeType) {
         throw new ParamError(field, `is declared as ${declared} but holds a ${info.format.toUpperCase()} image`);
       }
       // A full decode too: a truncated file must be refused now, not fail a run later.
-      await this.decodes.run(() => decodeImage(bytes, limits));
+      await this.decodes.run(async () => {
+        if (animation) await decodeAnimation(bytes, animation, this.limits);
+        else await decodeImage(bytes, limits);
+      });
     } catch (err) {
       if (err instanceof ImageError) throw new ParamError(field, err.message);
       throw err;
     }
     const store = async () => {
-      const stored = await storeImage(this.prisma, bytes, { mimeType: info.mimeType, width: info.width, height: info.height });
+      const stored = await storeImage(this.prisma, bytes, { mimeType: info.mimeType, width: info.width, height: info.height, frames: info.frames, durationMs: info.durationMs });
       await this.recordUpload(stored.sha256, caller, fileName);
       return this.asSeenBy(stored, caller);
     };
@@ -207,6 +212,6 @@ function checkDeclaredType(raw: string, field: string): string | undefined {
   const type = raw.trim().toLowerCase();
   if (UNDECLARED.has(type)) return undefined;
   const accepted = DECLARED[type];
-  if (!accepted) throw new ParamError(field, `is declared as "${raw.slice(0, 100)}"; this server accepts PNG, JPEG or WebP images only`);
+  if (!accepted) throw new ParamError(field, `is declared as "${raw.slice(0, 100)}"; this server accepts PNG, JPEG, WebP or GIF images only`);
   return accepted;
 }

@@ -4,8 +4,14 @@ import { ParamError, type TransferParams } from '../engine/index.js';
 export interface ApiLimits {
   /** Largest accepted image file, in bytes (after base64 decoding for data URLs). */
   maxImageBytes: number;
-  /** Largest accepted width * height of an image, checked from its header before decoding. */
+  /** Largest accepted width * height of an image, of each frame of an animation; checked from its header before decoding. */
   maxImagePixels: number;
+  /** Most frames an accepted animation (GIF, animated WebP) may have. */
+  maxFrames: number;
+  /** Largest accepted width * height * frames of an animation: what decoding it reads. */
+  maxTotalPixels: number;
+  /** Longest accepted animation, in milliseconds (the sum of its frame delays). */
+  maxDurationMs: number;
   /** Largest `maxDim` a run may ask for. */
   maxDim: number;
   /** Largest `epochs * stepsPerEpoch` a run may ask for. */
@@ -17,6 +23,9 @@ export interface ApiLimits {
 export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = Object.freeze({
   maxImageBytes: 16 * 1024 * 1024,
   maxImagePixels: 25_000_000,
+  maxFrames: 300,
+  maxTotalPixels: 100_000_000,
+  maxDurationMs: 60_000,
   maxDim: 2048,
   maxTotalSteps: 10_000,
   maxStyleImages: 8,

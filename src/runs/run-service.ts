@@ -44,6 +44,9 @@ const START_TRANSACTION = { maxWait: 120_000, timeout: 60_000 };
 /** The run service's names of the images in errors. */
 const IMAGE_FIELDS = { content: 'contentImage', style: (i: number) => `styleImages[${i}]` };
 
+/** What the engine paints (decodeImage reads still PNG, JPEG and WebP only): an animation waits for runs that paint each frame. */
+const PAINTED_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
+
 /** Before any worker has said what it computes on: the embedded default's backend, whose memory is the tightest. */
 const ASSUMED_BACKEND: BackendName = 'wasm';
 
@@ -322,22 +325,35 @@ export class RunService {
     return (await this.profiles.latest())?.backend ?? ASSUMED_BACKEND;
   }
 
-  /** The images must be stored, in the request's scope, and large enough for the layers at every scale (checked on their stored sizes); returns their sizes. */
+  /**
+   * The images must be stored, in the request's scope, still images the
+   * engine paints (checkPainted), and large enough for the layers at every
+   * scale (checked on their stored sizes); returns their sizes.
+   */
   private async checkImages(input: StartRunInput, params: TransferParams): Promise<{ content: ImageSize; styles: ImageSize[] }> {
     const wanted = [input.contentImage, ...input.styleImages];
     const found = new Map((await this.prisma.image.findMany({
       // Another owner's image is as unknown as one never stored.
       where: { sha256: { in: wanted }, ...visibleTo(input.imageScope) },
-      select: { sha256: true, width: true, height: true },
+      select: { sha256: true, width: true, height: true, mimeType: true, frames: true },
     })).map((image) => [image.sha256, image]));
     const content = found.get(input.contentImage);
     if (!content) throw new ParamError('contentImage', 'no stored image has this id');
+    checkPainted(content, 'contentImage');
     const styles = input.styleImages.map((sha256, i) => {
       const style = found.get(sha256);
       if (!style) throw new ParamError(`styleImages[${i}]`, 'no stored image has this id');
+      checkPainted(style, `styleImages[${i}]`);
       return style;
     });
     checkImagesFit(params, content, styles, IMAGE_FIELDS);
     return { content, styles };
   }
+}
+
+/** Refused, naming `field`, unless a run can paint the image: a still PNG, JPEG or WebP (PAINTED_TYPES). */
+function checkPainted(image: { mimeType: string; frames: number }, field: string): void {
+  const painted = 'runs paint still PNG, JPEG or WebP images';
+  if (image.frames > 1) throw new ParamError(field, `is an animated image (${image.frames} frames); ${painted}`);
+  if (!PAINTED_TYPES.has(image.mimeType)) throw new ParamError(field, `is a ${image.mimeType.replace(/^image\//, '').toUpperCase()} image; ${painted}`);
 }

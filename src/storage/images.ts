@@ -9,11 +9,21 @@ import type { Prisma, PrismaClient } from './generated/client.js';
 
 export interface ImageInfo {
   mimeType: string;
+  /** Of one frame, upright. */
   width: number;
   height: number;
 }
 
-export interface StoredImage extends ImageInfo {
+/** How an image moves: a still image is one frame with no duration. */
+export interface FrameInfo {
+  frames: number;
+  /** The sum of the frame delays; null for a still image. */
+  durationMs: number | null;
+}
+
+export const STILL: Readonly<FrameInfo> = Object.freeze({ frames: 1, durationMs: null });
+
+export interface StoredImage extends ImageInfo, FrameInfo {
   sha256: string;
   byteSize: number;
   createdAt: Date;
@@ -26,7 +36,7 @@ export interface NamedImage extends StoredImage {
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
-const INFO_COLUMNS = { sha256: true, mimeType: true, width: true, height: true, byteSize: true, createdAt: true } as const;
+const INFO_COLUMNS = { sha256: true, mimeType: true, width: true, height: true, frames: true, durationMs: true, byteSize: true, createdAt: true } as const;
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -38,8 +48,8 @@ const CHUNK_BYTES = 1024 * 1024;
 /** A large image's pieces take PGlite about 0.1 s a MiB to write. */
 const STORE_TRANSACTION_TIMEOUT_MS = 60_000;
 
-/** Stores the bytes unless they are stored already; either way returns the stored image. In a transaction of its own. */
-export async function storeImage(prisma: PrismaClient, bytes: Uint8Array, info: ImageInfo): Promise<StoredImage> {
+/** Stores the bytes unless they are stored already; either way returns the stored image. In a transaction of its own. Without frames: a still image. */
+export async function storeImage(prisma: PrismaClient, bytes: Uint8Array, info: ImageInfo & Partial<FrameInfo>): Promise<StoredImage> {
   // Sending the bytes only when they are new.
   const existing = await prisma.image.findUnique({ where: { sha256: sha256Hex(bytes) }, select: INFO_COLUMNS });
   if (existing) return existing;
@@ -51,12 +61,13 @@ export async function storeImage(prisma: PrismaClient, bytes: Uint8Array, info: 
  * committed together (an image is never seen half written), one piece a
  * statement.
  */
-export async function storeImageIn(tx: Prisma.TransactionClient, bytes: Uint8Array, info: ImageInfo): Promise<StoredImage> {
+export async function storeImageIn(tx: Prisma.TransactionClient, bytes: Uint8Array, info: ImageInfo & Partial<FrameInfo>): Promise<StoredImage> {
   const sha256 = sha256Hex(bytes);
+  const { frames, durationMs } = { ...STILL, ...info };
   // ON CONFLICT DO NOTHING: a concurrent writer of the same bytes is no error (this one waits for it, then writes nothing).
   const inserted = await tx.$executeRaw`
-    INSERT INTO images (sha256, "mimeType", width, height, "byteSize")
-    VALUES (${sha256}, ${info.mimeType}, ${info.width}, ${info.height}, ${bytes.byteLength})
+    INSERT INTO images (sha256, "mimeType", width, height, frames, "durationMs", "byteSize")
+    VALUES (${sha256}, ${info.mimeType}, ${info.width}, ${info.height}, ${frames}, ${durationMs}, ${bytes.byteLength})
     ON CONFLICT (sha256) DO NOTHING`;
   for (let offset = 0, position = 0; inserted === 1 && offset < bytes.byteLength; offset += CHUNK_BYTES, position++) {
     await tx.$executeRaw`

@@ -13,3 +13,52 @@ export async function makePng(width: number, height: number, seed: number): Prom
   }
   return sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
+
+/**
+ * A small animation: an 8x8 square moving across a white `width` x `height`
+ * field, one frame for each delay (in ms); `seed` shifts its color, so
+ * different seeds give different bytes.
+ */
+export async function makeAnimation(format: 'gif' | 'webp', width: number, height: number, delays: number[], seed = 0): Promise<Buffer> {
+  const frameBytes = width * height * 4;
+  const pixels = Buffer.alloc(frameBytes * delays.length, 255);
+  delays.forEach((_, frame) => {
+    for (let y = 0; y < 8; y++) {
+      for (let x = 0; x < 8; x++) {
+        const i = frame * frameBytes + (((y + frame * 3) % height) * width + (x + frame * 5) % width) * 4;
+        pixels[i] = (200 + seed * 17) % 256;
+        pixels[i + 1] = (seed * 41) % 256;
+        pixels[i + 2] = 0;
+      }
+    }
+  });
+  const image = sharp(pixels, { raw: { width, height: height * delays.length, channels: 4, pageHeight: height } });
+  return (format === 'gif' ? image.gif({ delay: delays, loop: 0 }) : image.webp({ delay: delays, loop: 0, lossless: true })).toBuffer();
+}
+
+/**
+ * A GIF written byte by byte, as a hostile client might: a logical screen of
+ * `screenWidth` x `screenHeight`, then `frames` frames, each a
+ * `frameWidth` x `frameHeight` image of one pixel's data, shown for 100 ms.
+ * 15 + 8 bytes a frame: a million frames fit in 23 MB.
+ */
+export function handMadeGif(screenWidth: number, screenHeight: number, frames: number, frameWidth = 1, frameHeight = 1): Buffer {
+  const screen = Buffer.alloc(7);
+  screen.writeUInt16LE(screenWidth, 0);
+  screen.writeUInt16LE(screenHeight, 2);
+  screen[4] = 0x80; // a global color table of 2 colors
+  const descriptor = Buffer.alloc(10);
+  descriptor[0] = 0x2c;
+  descriptor.writeUInt16LE(frameWidth, 5);
+  descriptor.writeUInt16LE(frameHeight, 7);
+  const frame = Buffer.concat([
+    Buffer.from([0x21, 0xf9, 4, 0, 10, 0, 0, 0]), // graphic control: a delay of 10 hundredths
+    descriptor,
+    Buffer.from([2, 2, 0x4c, 0x01, 0]), // LZW code size 2; one sub-block: clear, color 0, end
+  ]);
+  return Buffer.concat([
+    Buffer.from('GIF89a', 'latin1'), screen, Buffer.from([0, 0, 0, 255, 255, 255]),
+    Buffer.from([0x21, 0xff, 11]), Buffer.from('NETSCAPE2.0', 'latin1'), Buffer.from([3, 1, 0, 0, 0]), // loop forever
+    Buffer.alloc(frame.length * frames, frame), Buffer.from([0x3b]),
+  ]);
+}

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import WebSocket from 'ws';
+import { DEFAULT_API_LIMITS } from '../../src/runs/limits.js';
 import { AuthApi } from '../helpers/auth-api.js';
 import { makePng } from '../helpers/images.js';
 import { pngChunk, withChunkAfterIhdr, withPngSize } from '../helpers/png-chunks.js';
@@ -139,7 +140,7 @@ describe('hostile input (fixed seed)', () => {
   };
 
   before(async () => {
-    api = await AuthApi.start({ role: 'api', config: { limits: { maxImageBytes: 200_000, maxImagePixels: 1_000_000, maxDim: 64, maxTotalSteps: 10, maxStyleImages: 8 } } });
+    api = await AuthApi.start({ role: 'api', config: { limits: { ...DEFAULT_API_LIMITS, maxImageBytes: 200_000, maxImagePixels: 1_000_000, maxDim: 64, maxTotalSteps: 10, maxStyleImages: 8 } } });
     token = await api.token('fuzzer');
   });
   after(() => api?.close());

@@ -1,4 +1,5 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, Float, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { framesPerSecond } from '../../images/animation.js';
 import { MAX_FILE_NAME_LENGTH } from '../../images/image-library.js';
 import type { NamedImage, StoredImage } from '../../storage/images.js';
 import type { ApiContext } from '../context.js';
@@ -12,7 +13,10 @@ export class ImageResolver {
     return ctx.images.findFor(id, ctx.caller);
   }
 
-  @Mutation(() => Image, { description: 'Stores an image given as a base64 data URL (PNG, JPEG or WebP).' })
+  @Mutation(() => Image, {
+    description: 'Stores an image given as a base64 data URL (PNG, JPEG, WebP or GIF; an animation within serviceInfo.limits\' '
+      + 'maxFrames, maxTotalPixels and maxDurationMs, each frame within maxImagePixels).',
+  })
   createImage(
     @Arg('dataUrl') dataUrl: string,
     @Arg('fileName', () => String, {
@@ -25,7 +29,7 @@ export class ImageResolver {
   }
 
   @Mutation(() => Image, {
-    description: 'Stores an uploaded image (PNG, JPEG or WebP) sent as a GraphQL multipart request, '
+    description: 'Stores an uploaded image (PNG, JPEG, WebP or GIF, within the limits createImage holds it to) sent as a GraphQL multipart request, '
       + 'with an `apollo-require-preflight: true` header (cross-site request forgery protection). '
       + 'The file\'s name is kept as the image\'s fileName, as createImage keeps its `fileName`; a name it refuses is an error naming `file`.',
   })
@@ -36,6 +40,15 @@ export class ImageResolver {
   @FieldResolver(() => ID)
   id(@Root() image: StoredImage): string {
     return image.sha256;
+  }
+
+  @FieldResolver(() => Float, {
+    nullable: true,
+    description: 'An animation\'s average frames per second: frames x 1000 / durationMs, to two decimals (GIF delays are whole '
+      + 'hundredths of a second: 3 frames of 30 ms are 33.33). Null for a still image and for an animation that declares no delays.',
+  })
+  fps(@Root() image: StoredImage): number | null {
+    return framesPerSecond(image);
   }
 
   @FieldResolver(() => String, { description: 'Where to GET the bytes (immutable: cache them).' })

@@ -1,7 +1,9 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 import { MAX_FILE_NAME_LENGTH } from '../../images/image-library.js';
 
-@ObjectType({ description: 'A stored PNG, JPEG or WebP image. Its id is the SHA-256 of its bytes, so the same bytes are one image.' })
+@ObjectType({
+  description: 'A stored PNG, JPEG, WebP or GIF image, still or (GIF, WebP) animated. Its id is the SHA-256 of its bytes, so the same bytes are one image.',
+})
 export class Image {
   @Field({ description: 'Lower-case hex SHA-256 of the bytes (the same as id).' })
   sha256!: string;
@@ -9,11 +11,17 @@ export class Image {
   @Field()
   mimeType!: string;
 
-  @Field(() => Int, { description: 'Upright width in pixels.' })
+  @Field(() => Int, { description: 'Upright width in pixels (of one frame).' })
   width!: number;
 
-  @Field(() => Int, { description: 'Upright height in pixels.' })
+  @Field(() => Int, { description: 'Upright height in pixels (of one frame).' })
   height!: number;
+
+  @Field(() => Int, { description: 'Frames: 1 for a still image (a one-frame GIF too).' })
+  frames!: number;
+
+  @Field(() => Int, { nullable: true, description: 'How long one pass of an animation lasts, in milliseconds: the sum of its frame delays; null for a still image.' })
+  durationMs!: number | null;
 
   @Field(() => Int)
   byteSize!: number;

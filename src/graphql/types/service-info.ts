@@ -3,7 +3,14 @@ import { Field, Float, Int, ObjectType } from 'type-graphql';
 @ObjectType({ description: 'What one request may ask of this server.' })
 export class ServiceLimits {
   @Field(() => Int) maxImageBytes!: number;
-  @Field(() => Int) maxImagePixels!: number;
+  @Field(() => Int, { description: 'The largest width x height of an image, and of each frame of an animation.' })
+  maxImagePixels!: number;
+  @Field(() => Int, { description: 'The most frames of an animated image (GIF, WebP).' })
+  maxFrames!: number;
+  @Field(() => Int, { description: 'The largest width x height x frames of an animated image.' })
+  maxTotalPixels!: number;
+  @Field(() => Int, { description: 'The longest animated image, in milliseconds: the sum of its frame delays.' })
+  maxDurationMs!: number;
   @Field(() => Int) maxDim!: number;
   @Field(() => Int, { description: 'The largest epochs x stepsPerEpoch of a run.' })
   maxTotalSteps!: number;

@@ -8,10 +8,10 @@ export class StartRunInput {
   @Field(() => ID, { nullable: true, description: 'Start from this earlier run\'s images and parameters (seed included); the fields given here override them.' })
   cloneOf?: string | null;
 
-  @Field(() => ID, { nullable: true, description: 'The content image; required unless cloneOf is given.' })
+  @Field(() => ID, { nullable: true, description: 'The content image, a still PNG, JPEG or WebP (an animated or GIF image is refused); required unless cloneOf is given.' })
   contentImageId?: string | null;
 
-  @Field(() => [ID], { nullable: true, description: 'One or more style images, blended; required unless cloneOf is given. Left out in the fast modes: the preset\'s painting is the style.' })
+  @Field(() => [ID], { nullable: true, description: 'One or more style images, blended, each a still PNG, JPEG or WebP (an animated or GIF image is refused); required unless cloneOf is given. Left out in the fast modes: the preset\'s painting is the style.' })
   styleImageIds?: string[] | null;
 
   @Field(() => [Float], { nullable: true, description: 'One weight per style image (default: equal).' })
