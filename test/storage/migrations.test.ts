@@ -40,7 +40,7 @@ for (const kind of DATABASE_KINDS) {
       }
     });
 
-    test('stored data survives the later migrations: finished runs lose their checkpoints, images are cut into pieces', async () => {
+    test('stored data survives the later migrations: finished runs lose their checkpoints, images are cut into pieces and are still (one frame)', async () => {
       const database = await freshDatabase(kind);
       const before = fs.mkdtempSync(path.join(os.tmpdir(), 'stylegraph-migrations-'));
       try {
@@ -72,6 +72,8 @@ for (const kind of DATABASE_KINDS) {
           assert.deepEqual(pieces.rows.map((row) => [row.sha256[0], row.sizes]), [['a', [1]], ['b', [1048576, 1048576, 524288]]]);
           const whole = await db.sql.query<{ same: boolean }>(`SELECT string_agg(data, ''::bytea ORDER BY position) = decode(repeat('ab', 2621440), 'hex') AS same FROM image_chunks WHERE "imageSha256" = '${'b'.repeat(64)}'`);
           assert.equal(whole.rows[0].same, true);
+          const frames = await db.sql.query<{ frames: number; durationMs: number | null }>('SELECT frames, "durationMs" FROM images ORDER BY sha256');
+          assert.deepEqual(frames.rows.map((row) => [row.frames, row.durationMs]), [[1, null], [1, null]]);
         } finally {
           await db.close();
         }
