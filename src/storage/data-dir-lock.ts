@@ -12,8 +12,8 @@ import { isMainThread } from 'node:worker_threads';
  * directory (and one kernel): a pid proves nothing there (every container's
  * first process is pid 1), so the owner proves that it lives by listening on
  * a Unix socket in the directory. A connection that succeeds: the owner lives.
- * ECONNREFUSED or ENOENT: it is gone (kill -9, a crash, a zombie: the kernel
- * closed its socket) and the lock is taken over.
+ * ECONNREFUSED, ENOENT, or ECONNRESET while connecting: it is gone (kill -9,
+ * a crash, a zombie: the kernel closed its socket) and the lock is taken over.
  *
  * How it is claimed, race-free without any file being removed under another:
  * each starter first listens on a socket of its own (`sg-<random>.sock`, so a
@@ -135,7 +135,8 @@ function probe(dir: string, name: string): Promise<'alive' | 'gone'> {
     socket.once('connect', () => done('alive'));
     socket.once('error', (err) => {
       const code = errorCode(err);
-      if (code === 'ECONNREFUSED' || code === 'ENOENT') done('gone');
+      // ECONNRESET before the connection is made: the kernel was closing the listener of a process that just died.
+      if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'ECONNRESET') done('gone');
       else if (code === 'EAGAIN') done('alive'); // Its backlog is full: it lives.
       else {
         socket.destroy();
