@@ -99,6 +99,9 @@ describe('stylegraph run --server on a server that requires a token', () => {
     assert.ok(revoking, result.stderr);
     assert.equal(result.code, 1);
     assert.match(result.stderr.trim().split('\n').at(-1)!, /refused the API token \(unknown or revoked\); give a valid one with --token TOKEN or STYLEGRAPH_TOKEN$/);
+    // The run goes on without its follower: cancelled here, so that it holds the worker from the next tests no longer.
+    const id = /stylegraph: run ([0-9a-f-]{36})/.exec(result.stderr)![1];
+    assert.equal((await api.service.runs.cancelRun(id))?.status, 'CANCELED');
   });
 
   it('through a dropped connection it subscribes again after the last event and prints each epoch once', async () => {
