@@ -16,6 +16,7 @@ export {
 export { optimizerStateArrays } from './optimizers';
 export { estimateRunTime, measureEngineSpeed, stepMsAt, type EngineSpeed, type LinearCost, type RunTimeEstimate } from './speed';
 export { paint, type PaintInput } from './paint';
+export { flicker, type PreviousFrame } from './temporal';
 export { checkImagesFit, scaleSchedule, stylize, type ImageFields, type ImageSize, type StylizeInput } from './transfer';
 export type * from './types';
 export { createVgg19, loadVgg19, type Vgg19 } from './vgg19';

@@ -66,6 +66,13 @@ export interface TransferParams {
    * such a network exists is for whoever knows the models folder.
    */
   preset: string | null;
+  /**
+   * In a run over an animation, how strongly each frame is held to the
+   * previous frame's result where the content stood still (engine/temporal);
+   * above 0, mode 'optimize' also starts each frame from the previous result.
+   * 0 paints every frame on its own. A still image has no previous frame.
+   */
+  temporalWeight: number;
 }
 
 /**
@@ -117,6 +124,7 @@ export const DEFAULT_PARAMS: Readonly<TransferParams> = Object.freeze({
   pooling: 'max',
   mode: 'optimize',
   preset: null,
+  temporalWeight: 1e11,
 });
 
 /** Invalid input, naming the offending field (e.g. `epochs`, `styleBlend[1]`). */
@@ -215,6 +223,7 @@ const CHECKS: Record<keyof TransferParams, Check> = {
   pooling: oneOf('max', 'avg'),
   mode: oneOf(...RUN_MODES),
   preset: presetName,
+  temporalWeight: number(0, 1e12),
 };
 
 /** What a caller may set: any parameter; a null learningRate asks for the optimiser's default. */

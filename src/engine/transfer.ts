@@ -3,6 +3,7 @@ import { gramMatrix, gramMatrixGradient, meanSquaredError, totalVariation, total
 import { createOptimizer, type Optimizer } from './optimizers';
 import { ParamError, type TransferParams } from './params';
 import { fitSize, fitToMaxDim, matchedLuminanceImage, resizeTo, rgbToTensor, tensorToRgb, withColorsOf } from './pixels';
+import { temporalLoss, temporalLossGradient, temporalTarget, type PreviousFrame, type TemporalTarget } from './temporal';
 import type { Checkpoint, EpochEvent, LayerLosses, Losses, OptimizationEvent, RgbImage } from './types';
 import type { Features, Vgg19 } from './vgg19';
 
@@ -26,6 +27,13 @@ export interface StylizeInput {
    * network's result. Required in that mode unless resuming.
    */
   initImage?: RgbImage;
+  /**
+   * In a run over an animation, the frame before this one: where the content
+   * did not change since, the image is held to that frame's result, with
+   * weight params.temporalWeight (nothing is added at weight 0). The loss
+   * reported as total includes that term.
+   */
+  previous?: PreviousFrame;
 }
 
 /** One size of the multi-scale schedule and the steps spent at it. */
@@ -104,11 +112,14 @@ export interface Targets {
   contentFeatures: Record<string, tf.Tensor>;
   /** The blend of the style images' Gram matrices, per style layer. */
   styleGrams: Record<string, tf.Tensor>;
+  /** The previous frame's result and where the content stood still, when there is a previous frame and a temporal weight. */
+  temporal?: TemporalTarget;
 }
 
 /** Releases the tensors of `targets`. */
 export function disposeTargets(targets: Targets): void {
-  tf.dispose([targets.content, ...Object.values(targets.contentFeatures), ...Object.values(targets.styleGrams)]);
+  const temporal = targets.temporal ? [targets.temporal.previous, targets.temporal.mask] : [];
+  tf.dispose([targets.content, ...Object.values(targets.contentFeatures), ...Object.values(targets.styleGrams), ...temporal]);
 }
 
 interface LossTerms {
@@ -116,6 +127,8 @@ interface LossTerms {
   content: tf.Scalar;
   style: tf.Scalar;
   totalVariation: tf.Scalar;
+  /** Weighted; zero without a previous frame. */
+  temporal: tf.Scalar;
   contentLayers: Record<string, tf.Scalar>;
   styleLayers: Record<string, tf.Scalar>;
 }
@@ -139,7 +152,7 @@ export class StyleObjective {
     this.styleLayerNames = params.styleLayers.map((l) => l.layer);
   }
 
-  targets(content: RgbImage, styles: RgbImage[], maxDim: number): Targets {
+  targets(content: RgbImage, styles: RgbImage[], maxDim: number, previous?: PreviousFrame): Targets {
     const { params, vgg } = this;
     const blend = blendWeights(params, styles.length);
     const contentImage = tf.tidy(() => fitToMaxDim(rgbToTensor(content), maxDim));
@@ -159,7 +172,9 @@ export class StyleObjective {
         styleGrams[name] = sum;
       }
     });
-    return { content: contentImage, contentFeatures, styleGrams };
+    const [, height, width] = contentImage.shape;
+    const temporal = previous && params.temporalWeight > 0 ? temporalTarget(previous, content, width, height) : undefined;
+    return { content: contentImage, contentFeatures, styleGrams, temporal };
   }
 
   /** The losses of `image`, a forward pass only. */
@@ -204,7 +219,9 @@ export class StyleObjective {
         addGradient(layer, gramMatrixGradient(features[layer], dGram));
       }
       const throughNetwork = trace.backward(layerGradients);
-      const gradient = tf.add(throughNetwork, tf.mul(totalVariationGradient(image), params.totalVariationWeight)) as tf.Tensor4D;
+      const pixelTerms = [throughNetwork, tf.mul(totalVariationGradient(image), params.totalVariationWeight)];
+      if (targets.temporal) pixelTerms.push(tf.mul(temporalLossGradient(image, targets.temporal), params.temporalWeight));
+      const gradient = tf.addN(pixelTerms) as tf.Tensor4D;
       return { terms, gradient };
     } finally {
       trace.dispose();
@@ -226,7 +243,8 @@ export class StyleObjective {
     const content = tf.addN(Object.values(contentLayers));
     const style = tf.addN(Object.values(styleLayers));
     const tv = tf.mul(totalVariation(image), params.totalVariationWeight) as tf.Scalar;
-    return { total: tf.addN([content, style, tv]), content, style, totalVariation: tv, contentLayers, styleLayers };
+    const temporal = targets.temporal ? tf.mul(temporalLoss(image, targets.temporal), params.temporalWeight) as tf.Scalar : tf.scalar(0);
+    return { total: tf.addN([content, style, tv, temporal]), content, style, totalVariation: tv, temporal, contentLayers, styleLayers };
   }
 }
 
@@ -317,7 +335,7 @@ export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<
       }
       const scale = schedule[scaleIndex];
       if (!targets) {
-        targets = objective.targets(input.content, input.styles, scale.maxDim);
+        targets = objective.targets(input.content, input.styles, scale.maxDim, input.previous);
         const [, height, width] = targets.content.shape;
         if (!image) {
           image = initialImage(input, targets.content);

@@ -10,9 +10,9 @@ import { RunEvent } from './types/run-event.js';
 
 /** How much one subscriber's feed holds for it when it does not keep up. */
 export interface FeedOptions {
-  /** Events held at most; past it, the oldest EPOCH events are skipped (never STATUS events; a STEP is only sent to a reader that has caught up). Default 64. */
+  /** Events held at most; past it, the oldest EPOCH and FRAME events are skipped (never STATUS events; a STEP is only sent to a reader that has caught up). Default 64. */
   maxQueued?: number;
-  /** Called for each EPOCH event skipped for a slow subscriber (a metric's counter, say). */
+  /** Called for each EPOCH or FRAME event skipped for a slow subscriber (a metric's counter, say). */
   onDrop?: (event: RunEvent) => void;
 }
 
@@ -72,8 +72,8 @@ export async function openRunEventFeed(
     subscription.closed();
   }, {
     maxQueued: options.maxQueued ?? DEFAULT_FEED_MAX_QUEUED,
-    // Steps are never queued behind other events (acceptStep), so only epochs need dropping.
-    droppable: (event) => event.kind === RunEventKind.EPOCH,
+    // Steps are never queued behind other events (acceptStep), so only epochs and frames need dropping (Run.frames has them all).
+    droppable: (event) => event.kind === RunEventKind.EPOCH || event.kind === RunEventKind.FRAME,
     onDrop: (event) => {
       counts.shed++;
       subscription.dropped('slow');
@@ -133,7 +133,11 @@ class RunState {
 
   async apply(event: BusEvent): Promise<RunEvent> {
     if (event.seq > this.latest.eventSeq) this.latest = await this.advance(event);
-    return event.type === 'epoch' ? RunEvent.epoch(event.seq, this.latest, event.epoch) : RunEvent.status(event.seq, event.status, this.latest);
+    switch (event.type) {
+      case 'epoch': return RunEvent.epoch(event.seq, this.latest, event.epoch);
+      case 'frame': return RunEvent.frame(event.seq, this.latest, event.frame);
+      case 'status': return RunEvent.status(event.seq, event.status, this.latest);
+    }
   }
 
   step(sequence: number, step: RunStep): RunEvent {
@@ -143,6 +147,7 @@ class RunState {
   private async advance(event: BusEvent): Promise<RunRecord> {
     // Epochs are only stored while a run is RUNNING, before it has a result.
     if (event.type === 'epoch') return { ...this.latest, eventSeq: event.seq, status: 'RUNNING', currentEpoch: event.epoch.epoch };
+    if (event.type === 'frame') return { ...this.latest, eventSeq: event.seq, status: 'RUNNING', currentFrame: event.frame.frame };
     // A status change also sets fields the event does not carry (backend, result): read them.
     const read = await this.runs.getRun(event.runId);
     return read && read.eventSeq >= event.seq ? read : { ...(read ?? this.latest), eventSeq: event.seq, status: event.status, error: event.error };

@@ -1,7 +1,7 @@
 import { isFastMode, ParamError, type PartialParams, type RunMode, type TransferParams } from '../engine/index.js';
 import { ownerScope, type Caller } from '../auth/caller.js';
 import type { RunEstimate, RunService } from '../runs/run-service.js';
-import type { EpochRecord, RunRecord, RunStatus, StartRunInput as RunServiceInput } from '../runs/types.js';
+import type { EpochRecord, FrameRecord, RunRecord, RunStatus, StartRunInput as RunServiceInput } from '../runs/types.js';
 import { NotFoundError } from './errors.js';
 import type { ImageLibrary } from '../images/image-library.js';
 import { SharedResults } from '../shared-results.js';
@@ -25,7 +25,7 @@ function runOfCursor(cursor: string): string | null {
 /** StartRunInput fields that are run parameters, under the same names. */
 const PARAM_FIELDS = [
   'maxDim', 'epochs', 'stepsPerEpoch', 'contentWeight', 'styleWeight', 'totalVariationWeight',
-  'optimizer', 'learningRate', 'lbfgsHistory', 'init', 'seed', 'styleScale', 'preserveColors', 'multiscale', 'pooling', 'mode', 'preset',
+  'optimizer', 'learningRate', 'lbfgsHistory', 'init', 'seed', 'styleScale', 'preserveColors', 'multiscale', 'pooling', 'mode', 'preset', 'temporalWeight',
 ] as const satisfies readonly (keyof StartRunInput & keyof TransferParams)[];
 
 /** The run service's field names -> the API's. */
@@ -53,6 +53,9 @@ export class RunsApi {
   private readonly epochsAt = new SharedResults<EpochRecord[]>(5_000);
   /** A run's latest epoch at one event sequence number, likewise. */
   private readonly latestEpochAt = new SharedResults<EpochRecord | null>(5_000);
+
+  /** A run's frames at one event sequence number, likewise. */
+  private readonly framesAt = new SharedResults<FrameRecord[]>(5_000);
 
   /** `runs` holds the runs it starts to this server's rules (RunService.withRules). */
   constructor(private readonly runs: RunService, private readonly images?: ImageLibrary) {}
@@ -134,6 +137,12 @@ export class RunsApi {
   /** The epochs of the run as it stood at its `eventSeq` (every epoch stored increments it). */
   epochs(run: RunRecord): Promise<EpochRecord[]> {
     return this.epochsAt.get(`${run.id}:${run.eventSeq}`, async () => (await this.runs.listEpochs(run.id)).filter((epoch) => epoch.seq <= run.eventSeq));
+  }
+
+  /** The painted frames of the run as it stood at its `eventSeq` (every frame stored increments it). */
+  frames(run: RunRecord): Promise<FrameRecord[]> {
+    if (run.totalFrames === 1) return Promise.resolve([]);
+    return this.framesAt.get(`${run.id}:${run.eventSeq}`, async () => (await this.runs.listFrames(run.id)).filter((frame) => frame.seq <= run.eventSeq));
   }
 
   /** The last epoch of the run as it stood at its `eventSeq`: one row, for lists of runs. */

@@ -1,9 +1,10 @@
 /**
  * GIF and animated WebP images in: their frames counted and measured from
  * the header, held to the animation limits, then decoded once to prove them
- * whole. Still PNG, JPEG and WebP images are the engine's (probeImage,
- * decodeImage); it refuses GIF and animated WebP, which is why they are read
- * here, with sharp directly.
+ * whole. Then, for a run over one, its frames out as still images, and the
+ * painted frames back in as an animation of the same kind. Still PNG, JPEG
+ * and WebP images are the engine's (probeImage, decodeImage); it refuses GIF
+ * and animated WebP, which is why they are read here, with sharp directly.
  */
 import sharp from 'sharp';
 import { ImageError, ParamError } from '../engine/index.js';
@@ -71,6 +72,60 @@ export async function decodeAnimation(bytes: Uint8Array, animation: Animation, l
   } catch (error) {
     throw corrupt(error, animation.format);
   }
+}
+
+/** An animation's frames as still PNG images the engine paints, each with how long it is shown. */
+export interface AnimationFrames {
+  format: AnimationFormat;
+  /** Each frame as the animation shows it (earlier frames it draws over composited in), upright. */
+  frames: Uint8Array[];
+  /** One per frame, in ms (0 where the file declares none). */
+  delaysMs: number[];
+  /** Times it plays (0: for ever). */
+  loop: number;
+}
+
+/** The frames of a GIF or animated WebP (stored, so within the limits already). */
+export async function readFrames(bytes: Uint8Array): Promise<AnimationFrames> {
+  const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const format = sniffAnimationFormat(input);
+  if (!format) throw new ImageError('UNSUPPORTED_FORMAT', 'not a GIF or WebP image');
+  // Stored images were checked against the limits when they came in: libvips' own pixel limit would only refuse large ones again.
+  const animation = sharp(input, { animated: true, limitInputPixels: false });
+  const { pages = 1, pageHeight, delay = [], loop = 0 } = await animation.metadata();
+  const { data, info } = await animation.raw().toBuffer({ resolveWithObject: true });
+  const height = pageHeight ?? info.height / pages;
+  const frameBytes = info.width * height * info.channels;
+  const frames: Uint8Array[] = [];
+  for (let page = 0; page < pages; page++) {
+    const pixels = data.subarray(page * frameBytes, (page + 1) * frameBytes);
+    frames.push(await sharp(pixels, { raw: { width: info.width, height, channels: info.channels } }).png().toBuffer());
+  }
+  return { format, frames, delaysMs: Array.from({ length: pages }, (_, page) => delay[page] ?? 0), loop };
+}
+
+/** An encoded animation, described as the images table stores it. */
+export interface EncodedAnimation extends Animation {
+  bytes: Uint8Array;
+}
+
+/**
+ * The painted frames (PNG, all one size) as an animation of `format`, each
+ * shown for its delay, playing `loop` times: what a run over an animation
+ * gives back, the same kind it was sent.
+ */
+export async function writeAnimation(format: AnimationFormat, frames: Uint8Array[], delaysMs: number[], loop: number): Promise<EncodedAnimation> {
+  const joined = sharp(frames.map((frame) => Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)), { join: { animated: true } });
+  const bytes = format === 'gif'
+    ? await joined.gif({ delay: delaysMs, loop }).toBuffer()
+    // Near-lossless: WebP's lossy mode halves the colour resolution, and a painted frame's fine, saturated strokes go first
+    // (measured on the tests' 32 px frames: 20 levels of 255 off on average at quality 90, none near-lossless).
+    : await joined.webp({ delay: delaysMs, loop, nearLossless: true, quality: 80 }).toBuffer();
+  const { width, height } = await sharp(bytes).metadata();
+  return {
+    format, mimeType: MIME_TYPES[format], width, height, bytes,
+    frames: frames.length, durationMs: delaysMs.reduce((sum, delay) => sum + delay, 0),
+  };
 }
 
 /**

@@ -1,12 +1,12 @@
 import type { PrismaClient } from '../storage/generated/client.js';
-import { toEpochRecord } from './records.js';
+import { toEpochRecord, toFrameRecord } from './records.js';
 import { isTerminal, type RunEvent } from './types.js';
 
 /**
  * A run's events numbered in (afterSeq, upToSeq], rebuilt from the stored
  * rows: what a process reads when the database announces new events, or when
  * it has missed some. Epoch events are the run_epochs rows, each with the
- * number it was published with. Status events are not stored one by one, but
+ * number it was published with, and frame events the run_frames rows. Status events are not stored one by one, but
  * the state machine (lifecycle.ts) fixes their numbers: QUEUED is a run's
  * first event, RUNNING (if it started) its second, since nothing else is
  * numbered before a run runs, and a final status its last, since nothing is
@@ -27,7 +27,11 @@ export async function readStoredRunEvents(prisma: PrismaClient, runId: string, a
   if (isTerminal(run.status)) {
     statuses.push({ type: 'status', runId, seq: run.eventSeq, status: run.status, error: run.error, at: run.finishedAt ?? run.createdAt });
   }
-  const epochs = await prisma.runEpoch.findMany({ where: { runId, eventSeq: { gt: afterSeq, lte: last } } });
-  const epochEvents: RunEvent[] = epochs.map((row) => ({ type: 'epoch', runId, seq: row.eventSeq, epoch: toEpochRecord(row) }));
-  return [...statuses.filter((event) => event.seq > afterSeq && event.seq <= last), ...epochEvents].sort((a, b) => a.seq - b.seq);
+  const numbered = { runId, eventSeq: { gt: afterSeq, lte: last } };
+  const [epochs, frames] = await Promise.all([prisma.runEpoch.findMany({ where: numbered }), prisma.runFrame.findMany({ where: numbered })]);
+  const stored: RunEvent[] = [
+    ...epochs.map((row): RunEvent => ({ type: 'epoch', runId, seq: row.eventSeq, epoch: toEpochRecord(row) })),
+    ...frames.map((row): RunEvent => ({ type: 'frame', runId, seq: row.eventSeq, frame: toFrameRecord(row) })),
+  ];
+  return [...statuses.filter((event) => event.seq > afterSeq && event.seq <= last), ...stored].sort((a, b) => a.seq - b.seq);
 }

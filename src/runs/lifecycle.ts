@@ -2,11 +2,11 @@ import type { Checkpoint } from '../engine/index.js';
 import { Telemetry } from '../observability/telemetry.js';
 import { dropCheckpoint, readCheckpoint, storeCheckpoint } from './checkpoints.js';
 import { Prisma, type PrismaClient } from '../storage/generated/client.js';
-import { storeImageIn } from '../storage/images.js';
+import { storeImage, storeImageIn, type FrameInfo, type ImageInfo } from '../storage/images.js';
 import { isNoMatch, isUniqueViolation, retryTransient } from '../storage/db-errors.js';
 import type { RunEventBus } from './events.js';
-import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
-import { FINAL_STATUSES, isTerminal, type EpochRecord, type FinishedEpoch, type RunRecord, type RunStatus, type UnfinishedStatus } from './types.js';
+import { RUN_INCLUDE, toEpochRecord, toFrameRecord, toRunRecord } from './records.js';
+import { FINAL_STATUSES, isTerminal, type EpochRecord, type FinishedEpoch, type FinishedFrame, type FrameRecord, type RunRecord, type RunStatus, type UnfinishedStatus } from './types.js';
 
 /**
  * The state machine of a run and every write that changes what a run is:
@@ -104,6 +104,17 @@ export class RunLifecycle {
     return this.transition(runId, 'SUCCEEDED', owner, { result: { connect: { sha256: resultSha256 } } });
   }
 
+  /**
+   * Stores the result of a run over an animation (its painted frames joined
+   * into one), then moves the run to SUCCEEDED with it and its flicker.
+   * Should the run have stopped meanwhile, the image is left unused, for
+   * retention to delete.
+   */
+  async succeedWithAnimation(runId: string, result: { bytes: Uint8Array; info: ImageInfo & FrameInfo; flicker: number | null }, owner?: string): Promise<RunRecord | null> {
+    const { sha256 } = await retryTransient(() => storeImage(this.prisma, result.bytes, result.info));
+    return this.transition(runId, 'SUCCEEDED', owner, { result: { connect: { sha256 } }, flicker: result.flicker });
+  }
+
   fail(runId: string, reason: string, owner?: string): Promise<RunRecord | null> {
     return this.transition(runId, 'FAILED', owner, { error: reason });
   }
@@ -158,6 +169,52 @@ export class RunLifecycle {
     }
     const record = toEpochRecord(row);
     this.events.publish({ type: 'epoch', runId, seq: record.seq, epoch: record });
+    return record;
+  }
+
+  /**
+   * Stores a painted frame of a run over an animation: the image and losses
+   * of its last epoch, stored already; in the same transaction the frame's
+   * checkpoint goes (so a checkpoint found is always the next frame's). Then
+   * publishes the frame's event. Null, with nothing written, when the run is
+   * no longer RUNNING or `owner` no longer holds it.
+   */
+  async recordFrame(runId: string, frame: FinishedFrame, owner?: string): Promise<FrameRecord | null> {
+    let row;
+    try {
+      row = await retryTransient(() => this.prisma.$transaction(async (tx) => {
+        const { eventSeq } = await tx.run.update({
+          where: { id: runId, status: 'RUNNING', ...ownedBy(owner) },
+          data: { currentFrame: frame.frame, eventSeq: { increment: 1 } },
+          select: { eventSeq: true },
+        });
+        const epoch = await tx.runEpoch.findUniqueOrThrow({ where: { runId_epoch: { runId, epoch: frame.epoch } } });
+        await dropCheckpoint(tx, runId);
+        return tx.runFrame.create({
+          data: {
+            runId,
+            frame: frame.frame,
+            totalLoss: epoch.totalLoss,
+            contentLoss: epoch.contentLoss,
+            styleLoss: epoch.styleLoss,
+            totalVariationLoss: epoch.totalVariationLoss,
+            elapsedMs: epoch.elapsedMs,
+            delayMs: frame.delayMs,
+            // Retention drops previews of finished runs only, never of one RUNNING.
+            imageSha256: epoch.previewSha256!,
+            eventSeq,
+          },
+        });
+      }, { timeout: EPOCH_TRANSACTION_TIMEOUT_MS }));
+    } catch (err) {
+      if (isNoMatch(err)) return null;
+      // A retry of a commit whose answer the lost connection swallowed: the frame is stored.
+      const stored = isUniqueViolation(err) && await this.prisma.runFrame.findUnique({ where: { runId_frame: { runId, frame: frame.frame } } });
+      if (!stored) throw err;
+      row = stored;
+    }
+    const record = toFrameRecord(row);
+    this.events.publish({ type: 'frame', runId, seq: record.seq, frame: record });
     return record;
   }
 

@@ -14,7 +14,7 @@ export interface ApiLimits {
   maxDurationMs: number;
   /** Largest `maxDim` a run may ask for. */
   maxDim: number;
-  /** Largest `epochs * stepsPerEpoch` a run may ask for. */
+  /** Largest `epochs * stepsPerEpoch` a run may ask for (times its frames, for an animation). */
   maxTotalSteps: number;
   /** Most style images one run may blend: each is decoded and passed through VGG19 before the first step. */
   maxStyleImages: number;
@@ -49,8 +49,19 @@ export function checkRunLimits(params: TransferParams, styleImageCount: number, 
   if (params.maxDim > limits.maxDim) {
     throw new ParamError('maxDim', `must be at most ${limits.maxDim} on this server`);
   }
-  const totalSteps = params.epochs * params.stepsPerEpoch;
+  checkRunSteps(params, 1, limits);
+}
+
+/** The optimisation steps a run takes over `frames` frames (none in mode fast: a pass takes no steps). */
+export function runSteps(params: TransferParams, frames: number): number {
+  return params.mode === 'fast' ? 0 : params.epochs * params.stepsPerEpoch * frames;
+}
+
+/** The steps limit, once the content's frames are known (checkRunLimits checks one frame's before any image is read). */
+export function checkRunSteps(params: TransferParams, frames: number, limits: ApiLimits): void {
+  const totalSteps = runSteps(params, frames);
   if (totalSteps > limits.maxTotalSteps) {
-    throw new ParamError('epochs', `epochs x stepsPerEpoch is ${totalSteps}; this server allows at most ${limits.maxTotalSteps} steps per run`);
+    const counted = frames > 1 ? `epochs x stepsPerEpoch x ${frames} frames` : 'epochs x stepsPerEpoch';
+    throw new ParamError('epochs', `${counted} is ${totalSteps}; this server allows at most ${limits.maxTotalSteps} steps per run`);
   }
 }

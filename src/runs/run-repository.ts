@@ -36,8 +36,29 @@ export class RunRepository {
     return { content: size.get(run.contentImage)!, styles: run.styleImages.map((id) => size.get(id)!) };
   }
 
+  /** The frames stored of a run over an animation, in order: where it stands, and what its result is joined from. */
+  async paintedFrames(runId: string): Promise<{ frame: number; elapsedMs: number; image: string }[]> {
+    const rows = await this.prisma.runFrame.findMany({ where: { runId }, orderBy: { frame: 'asc' }, select: { frame: true, elapsedMs: true, imageSha256: true } });
+    return rows.map((row) => ({ frame: row.frame, elapsedMs: row.elapsedMs, image: row.imageSha256 }));
+  }
+
+  /** The encoded bytes of stored images (a run's painted frames), in the order asked. */
+  async imageBytes(sha256s: string[]): Promise<Uint8Array[]> {
+    const bytes: Uint8Array[] = [];
+    // One after the other: each is read in pieces, and an animation's frames are many.
+    for (const sha256 of sha256s) bytes.push((await readImageBytes(this.prisma, sha256))!);
+    return bytes;
+  }
+
   async hasEpochs(runId: string): Promise<boolean> {
     return (await this.prisma.runEpoch.count({ where: { runId } })) > 0;
+  }
+
+  /** The run's painting time at the end of an epoch (0: before the first); the epoch is stored. */
+  async epochElapsedMs(runId: string, epoch: number): Promise<number> {
+    if (epoch === 0) return 0;
+    const row = await this.prisma.runEpoch.findUniqueOrThrow({ where: { runId_epoch: { runId, epoch } }, select: { elapsedMs: true } });
+    return row.elapsedMs;
   }
 
   /** The image stored with an epoch; null when the epoch is not stored, or retention dropped its preview. */

@@ -16,9 +16,9 @@ import type { RunEventBus } from './events.js';
 import type { RunLifecycle } from './lifecycle.js';
 import type { EngineProfile, EngineProfiles } from './engine-profiles.js';
 import { PresetCatalog, type PresetInfo } from './presets.js';
-import { RUN_INCLUDE, toEpochRecord, toRunRecord } from './records.js';
-import { checkRunLimits, DEFAULT_RUN_RULES, type RunRules } from './limits.js';
-import { isTerminal, UNFINISHED_STATUSES, type EpochRecord, type RunRecord, type RunStatus, type StartRunInput } from './types.js';
+import { RUN_INCLUDE, toEpochRecord, toFrameRecord, toRunRecord } from './records.js';
+import { checkRunLimits, checkRunSteps, DEFAULT_RUN_RULES, runSteps, type RunRules } from './limits.js';
+import { isTerminal, UNFINISHED_STATUSES, type EpochRecord, type FrameRecord, type RunRecord, type RunStatus, type StartRunInput } from './types.js';
 
 export interface RunPage {
   runs: RunRecord[];
@@ -128,6 +128,7 @@ export class RunService {
           seed: params.seed,
           // The creation is the run's first event.
           eventSeq: 1,
+          totalFrames: sizes.content.frames,
           content: { connect: { sha256: input.contentImage } },
           styles: { create: input.styleImages.map((sha256, position) => ({ position, image: { connect: { sha256 } } })) },
         },
@@ -196,6 +197,12 @@ export class RunService {
     return rows.map(toEpochRecord);
   }
 
+  /** The painted frames of a run over an animation, in order. */
+  async listFrames(runId: string): Promise<FrameRecord[]> {
+    const rows = await this.prisma.runFrame.findMany({ where: { runId }, orderBy: { frame: 'asc' } });
+    return rows.map(toFrameRecord);
+  }
+
   /** The run's last epoch stored at or before event `upToSeq`; null when there is none. */
   async latestEpoch(runId: string, upToSeq: number): Promise<EpochRecord | null> {
     const row = await this.prisma.runEpoch.findFirst({ where: { runId, eventSeq: { lte: upToSeq } }, orderBy: { epoch: 'desc' } });
@@ -230,8 +237,9 @@ export class RunService {
     // Retried after a deadlock with a run being created on one of its images.
     return retryTransient(() => this.prisma.$transaction(async (tx) => {
       const previews = await tx.runEpoch.findMany({ where: { runId: id }, select: { previewSha256: true } });
+      const frames = await tx.runFrame.findMany({ where: { runId: id }, select: { imageSha256: true } });
       const { count } = await tx.run.deleteMany({ where: { id } });
-      const images = [run.contentImage, ...run.styleImages, ...previews.flatMap((p) => p.previewSha256 ?? [])];
+      const images = [run.contentImage, ...run.styleImages, ...previews.flatMap((p) => p.previewSha256 ?? []), ...frames.map((f) => f.imageSha256)];
       if (run.resultImage) images.push(run.resultImage);
       await deleteUnusedImages(tx, [...new Set(images)]);
       return count > 0;
@@ -311,8 +319,9 @@ export class RunService {
     const memory = runMemory(params, content, styles, backend);
     const time = profile && estimateRunTime(params, content, styles, profile.speed, profile.correction);
     return {
-      seconds: time ? time.ms / 1000 : null,
-      steps: params.mode === 'fast' ? 0 : params.epochs * params.stepsPerEpoch,
+      // An animation's frames are painted one after the other, each as a still image of its size.
+      seconds: time ? time.ms * content.frames / 1000 : null,
+      steps: runSteps(params, content.frames),
       memory,
       largestMaxDim: memory.heapLimitBytes === null ? null : largestFittingMaxDim(params, content, styles, backend),
       backend,
@@ -330,7 +339,7 @@ export class RunService {
    * engine paints (checkPainted), and large enough for the layers at every
    * scale (checked on their stored sizes); returns their sizes.
    */
-  private async checkImages(input: StartRunInput, params: TransferParams): Promise<{ content: ImageSize; styles: ImageSize[] }> {
+  private async checkImages(input: StartRunInput, params: TransferParams): Promise<{ content: ImageSize & { frames: number }; styles: ImageSize[] }> {
     const wanted = [input.contentImage, ...input.styleImages];
     const found = new Map((await this.prisma.image.findMany({
       // Another owner's image is as unknown as one never stored.
@@ -339,7 +348,8 @@ export class RunService {
     })).map((image) => [image.sha256, image]));
     const content = found.get(input.contentImage);
     if (!content) throw new ParamError('contentImage', 'no stored image has this id');
-    checkPainted(content, 'contentImage');
+    checkPainted(content, 'contentImage', true);
+    checkRunSteps(params, content.frames, this.rules.limits);
     const styles = input.styleImages.map((sha256, i) => {
       const style = found.get(sha256);
       if (!style) throw new ParamError(`styleImages[${i}]`, 'no stored image has this id');
@@ -351,9 +361,14 @@ export class RunService {
   }
 }
 
-/** Refused, naming `field`, unless a run can paint the image: a still PNG, JPEG or WebP (PAINTED_TYPES). */
-function checkPainted(image: { mimeType: string; frames: number }, field: string): void {
-  const painted = 'runs paint still PNG, JPEG or WebP images';
+/**
+ * Refused, naming `field`, unless a run can paint the image: a still PNG,
+ * JPEG or WebP (PAINTED_TYPES); as a run's content (`animations`), an
+ * animated GIF or WebP too, painted frame by frame (a style image is one picture).
+ */
+function checkPainted(image: { mimeType: string; frames: number }, field: string, animations = false): void {
+  if (animations && image.frames > 1) return;
+  const painted = `runs paint still PNG, JPEG or WebP images${field === 'contentImage' ? ', and animations (GIF, animated WebP) as the content' : ''}`;
   if (image.frames > 1) throw new ParamError(field, `is an animated image (${image.frames} frames); ${painted}`);
   if (!PAINTED_TYPES.has(image.mimeType)) throw new ParamError(field, `is a ${image.mimeType.replace(/^image\//, '').toUpperCase()} image; ${painted}`);
 }

@@ -39,9 +39,19 @@ export interface RunRecord {
   startedAt: Date | null;
   finishedAt: Date | null;
   error: string | null;
-  /** The last epoch stored, 0 before the first; out of `params.epochs`. */
+  /**
+   * The last epoch stored, 0 before the first; out of `params.epochs` times
+   * totalFrames (a run over an animation numbers its epochs over all its
+   * frames: frame f's are (f-1) * epochs + 1 to f * epochs).
+   */
   currentEpoch: number;
+  /** The frames the run paints: its content image's (1 for a still image). */
+  totalFrames: number;
+  /** The last frame stored of a run over an animation, 0 before the first (and for a still image). */
+  currentFrame: number;
   resultImage: string | null;
+  /** Of a run over an animation that SUCCEEDED: how much its painted frames flicker (engine/temporal's flicker); else null. */
+  flicker: number | null;
   /** Sequence number of the run's latest event. */
   eventSeq: number;
 }
@@ -73,10 +83,34 @@ export interface EpochRecord extends EpochFigures {
   createdAt: Date;
 }
 
+/** A painted frame of a run over an animation: as the worker stores it (RunLifecycle.recordFrame). */
+export interface FinishedFrame {
+  /** 1-based, in the animation's order. */
+  frame: number;
+  /** The run's epoch that ended the frame (epochs are numbered over the whole run): its image and losses are the frame's. */
+  epoch: number;
+  /** How long the animation shows it (the content frame's delay). */
+  delayMs: number;
+}
+
+/** A stored frame, as it is read and published. */
+export interface FrameRecord extends Omit<FinishedFrame, 'epoch'> {
+  runId: string;
+  losses: Losses;
+  /** Painting time from the run's start to the end of this frame, over restarts. */
+  elapsedMs: number;
+  /** The painted frame (PNG). */
+  image: string;
+  /** The sequence number this frame's event was published with. */
+  seq: number;
+  createdAt: Date;
+}
+
 /** What happens to a run, in order: `seq` rises by one with each event of the run. */
 export type RunEvent =
   | { type: 'status'; runId: string; seq: number; status: RunStatus; error: string | null; at: Date }
-  | { type: 'epoch'; runId: string; seq: number; epoch: EpochRecord };
+  | { type: 'epoch'; runId: string; seq: number; epoch: EpochRecord }
+  | { type: 'frame'; runId: string; seq: number; frame: FrameRecord };
 
 /**
  * How far a running run has come between epochs: a sample of its steps, a few

@@ -131,6 +131,7 @@ export const UNUSED_IMAGE = {
   runsAsResult: { none: {} },
   stylesOf: { none: {} },
   previewOf: { none: {} },
+  frameOf: { none: {} },
   // Uploaded by an owner who has not let go of it (RunsApi.delete releases the deleting owner's claims).
   owners: { none: {} },
 } satisfies Prisma.ImageWhereInput;

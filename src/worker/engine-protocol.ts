@@ -16,6 +16,8 @@ export interface EngineJob {
   /** In the fast modes the thread loads the network `params.preset` from the models folder it finds (STYLEGRAPH_FAST_STYLE_MODELS). */
   params: TransferParams;
   resume?: Checkpoint;
+  /** In a run over an animation, the frame before this one (encoded, as `content`): its content and its painted result. */
+  previous?: { content: Uint8Array; result: Uint8Array };
 }
 
 /** A finished epoch as the thread sends it: `elapsedMs` counts from this job's start, not the run's. */

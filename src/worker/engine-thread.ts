@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   decodeImage, encodePng, initBackend, loadFastStyleNetwork, loadVgg19, largestFittingMaxDim, listFastStylePresets, locateFastStyleModels,
-  measureEngineSpeed, optimizerStateArrays, paint, WasmMemoryError, type Checkpoint, type EpochEvent, type FastStyleNetwork, type RgbImage,
+  measureEngineSpeed, optimizerStateArrays, paint, WasmMemoryError, type Checkpoint, type EpochEvent, type FastStyleNetwork, type PreviousFrame, type RgbImage,
   type TransferParams, type Vgg19,
 } from '../engine/index.js';
 import type { EngineJob, EngineThreadData, FromEngine, ToEngine } from './engine-protocol.js';
@@ -91,19 +91,22 @@ async function runJob(vgg: Vgg19, job: EngineJob, signal: AbortSignal): Promise<
   // One after the other: decoding holds a large image's buffers beside its pixels.
   const styles: RgbImage[] = [];
   for (const bytes of job.styles) styles.push(await decodeImage(bytes));
+  const previous = job.previous && { content: await decodeImage(job.previous.content), result: await decodeImage(job.previous.result) };
   try {
-    await runDecoded(vgg, job, content, styles, signal);
+    await runDecoded(vgg, job, content, styles, previous, signal);
   } catch (err) {
     if (signal.aborted) throw err;
     throw new Error(failureMessage(err, job.params, content, styles));
   }
 }
 
-async function runDecoded(vgg: Vgg19, job: EngineJob, content: RgbImage, styles: RgbImage[], signal: AbortSignal): Promise<void> {
+async function runDecoded(
+  vgg: Vgg19, job: EngineJob, content: RgbImage, styles: RgbImage[], previous: PreviousFrame | undefined, signal: AbortSignal,
+): Promise<void> {
   // Sent on any abort; the worker keeps it when it is shutting down (to lose none of the epoch's steps).
   const onAbortCheckpoint = (checkpoint: Checkpoint) =>
     post({ type: 'aborted', checkpoint }, [...new Set(checkpointBuffers(checkpoint))]);
-  const input = { content, styles, params: job.params, resume: job.resume, signal, onAbortCheckpoint, network: fastStyleNetwork };
+  const input = { content, styles, previous, params: job.params, resume: job.resume, signal, onAbortCheckpoint, network: fastStyleNetwork };
   const steps = new StepSampler();
   for await (const event of paint(vgg, input)) {
     if (event.kind === 'step') {

@@ -1,4 +1,5 @@
-import { estimateRunTime } from '../engine/index.js';
+import { decodeImage, estimateRunTime, flicker } from '../engine/index.js';
+import { readFrames, writeAnimation } from '../images/animation.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { RunQueue } from '../queue/run-queue.js';
 import type { EngineProfiles } from '../runs/engine-profiles.js';
@@ -9,6 +10,7 @@ import { isTerminal, type RunRecord } from '../runs/types.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { retryTransient } from '../storage/db-errors.js';
 import { EngineAborted, type EngineClient } from './engine-client.js';
+import type { EngineJob } from './engine-protocol.js';
 import { EnginePool } from './engine-pool.js';
 import type { RunLeases } from './run-leases.js';
 
@@ -27,6 +29,12 @@ export class RunSuspended extends Error {
 
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The flicker of painted frames (PNG) over their content frames (PNG). */
+async function flickerOf(contents: Uint8Array[], painted: Uint8Array[]): Promise<number | null> {
+  const decode = (frames: Uint8Array[]) => Promise.all(frames.map((frame) => decodeImage(frame)));
+  return flicker(await decode(contents), await decode(painted));
 }
 
 /**
@@ -131,7 +139,8 @@ export class OptimizationWorker {
         return;
       }
       if (run.status === 'QUEUED' && !(await this.lifecycle.start(runId, engine, owner))) return;
-      await this.optimize(run, engine, controller);
+      if (run.totalFrames > 1) await this.paintFrames(run, engine, controller);
+      else await this.optimize(run, engine, controller);
     } catch (err) {
       // Its job goes back to the queue: let the next worker claim the run at once.
       if (err instanceof RunSuspended) await this.leases.release(runId);
@@ -143,52 +152,20 @@ export class OptimizationWorker {
     }
   }
 
+  /** A still image: one engine job, resumed from the run's checkpoint; its last epoch's image is the result. */
   private async optimize(run: RunRecord, engine: EngineClient, controller: AbortController): Promise<void> {
     const owner = this.leases.workerId;
     // Read after the claim: a worker that held the run before can no longer add to it.
     const stored = await this.lifecycle.latestCheckpoint(run.id);
     const { content, styles } = await retryTransient(() => this.runs.inputImages(run));
-    const elapsedBefore = stored?.elapsedMs ?? 0;
     // A FAST run keeps no checkpoint: taken again once its one epoch is stored, only its status is left to set.
     const passDone = run.params.mode === 'fast' && (await retryTransient(() => this.runs.hasEpochs(run.id)));
-    let engineMs = 0; // the job's time at its last epoch
-    try {
-      let engineMsBefore = 0; // the job's time at the end of the previous epoch
-      if (!passDone) await engine.run({ content, styles, params: run.params, resume: stored?.checkpoint }, {
-        onEpoch: async (epoch) => {
-          const epochMs = epoch.elapsedMs - engineMsBefore;
-          engineMsBefore = engineMs = epoch.elapsedMs;
-          const recorded = await this.lifecycle.recordEpoch(run.id, { ...epoch, elapsedMs: elapsedBefore + epoch.elapsedMs }, epoch.checkpoint, owner);
-          if (!recorded) {
-            controller.abort(NOT_RUNNING);
-          } else {
-            this.telemetry.epochFinished({
-              runId: run.id, epoch: epoch.epoch, epochs: run.params.epochs, step: epoch.step, losses: epoch.losses,
-              elapsedMs: recorded.elapsedMs, epochMs, backend: engine.backend,
-            });
-          }
-        },
-        onStep: (step) =>
-          // Nothing is stored: the step only tells subscribers how far the epoch in progress has come.
-          this.events.publishStep({
-            ...step, runId: run.id, epoch: Math.ceil(step.step / run.params.stepsPerEpoch), elapsedMs: elapsedBefore + step.elapsedMs,
-          }),
-      }, controller.signal);
-    } catch (err) {
-      if (!(err instanceof EngineAborted)) {
-        await this.lifecycle.fail(run.id, reasonOf(err), owner);
-        return;
-      }
-      if (err.reason === SHUTDOWN) {
-        // The steps taken since the last epoch are kept: the next worker resumes from here.
-        if (err.checkpoint) {
-          await this.lifecycle.recordCheckpoint(run.id, err.checkpoint, owner).catch((failure: unknown) => {
-            this.telemetry.logger.error({ runId: run.id, err: failure }, 'storing the checkpoint of a suspended run failed; it resumes from its last epoch');
-          });
-        }
-        throw new RunSuspended(run.id);
-      }
-      return; // cancelled, deleted, or taken over: its row says so already
+    let engineMs = 0;
+    if (!passDone) {
+      const job = { content, styles, params: run.params, resume: stored?.checkpoint };
+      const done = await this.paintJob(run, engine, controller, job, { epochsBefore: 0, elapsedBefore: stored?.elapsedMs ?? 0 });
+      if (done === null) return;
+      engineMs = done;
     }
     // The final image is the last epoch's image, already stored with that epoch
     // (also when the run resumed from a checkpoint taken at its very end).
@@ -198,6 +175,110 @@ export class OptimizationWorker {
     else await this.lifecycle.fail(run.id, `the engine stopped before epoch ${run.params.epochs}`, owner);
     // A run made in one go tells how far the engine's estimates are off.
     if (result && !stored && engineMs > 0) await this.correctSpeed(run, engine, engineMs);
+  }
+
+  /**
+   * A run over an animation: each frame is painted as a still image, by an
+   * engine job of its own whose epochs are stored as the run's (numbered on
+   * from the previous frame's), then stored as a frame (RunLifecycle.recordFrame).
+   * With a temporal weight, a frame is held to the previous frame's result
+   * where the content stood still (the engine's `previous`). A run taken
+   * again resumes the first frame not stored, from its checkpoint. Then the
+   * painted frames are joined into an animation of the content's kind, each
+   * shown as long as its content frame, and that is the result.
+   */
+  private async paintFrames(run: RunRecord, engine: EngineClient, controller: AbortController): Promise<void> {
+    const owner = this.leases.workerId;
+    const { content, styles } = await retryTransient(() => this.runs.inputImages(run));
+    const animation = await readFrames(content);
+    const painted = (await retryTransient(() => this.runs.paintedFrames(run.id))).map((frame) => frame.image);
+    const paintedBytes = await retryTransient(() => this.runs.imageBytes(painted));
+    const { epochs } = run.params;
+    for (let index = painted.length; index < animation.frames.length; index++) {
+      const lastEpoch = (index + 1) * epochs;
+      // Stored already when a crash came between the frame's last epoch and the frame.
+      if (!(await retryTransient(() => this.runs.epochPreview(run.id, lastEpoch)))) {
+        // Always this frame's: recordFrame drops the frame's checkpoint with it.
+        const stored = await this.lifecycle.latestCheckpoint(run.id);
+        const previous = index > 0 ? { content: animation.frames[index - 1], result: paintedBytes[index - 1] } : undefined;
+        const job = { content: animation.frames[index], styles, params: run.params, resume: stored?.checkpoint, previous };
+        const elapsedBefore = stored?.elapsedMs ?? (await retryTransient(() => this.runs.epochElapsedMs(run.id, index * epochs)));
+        if ((await this.paintJob(run, engine, controller, job, { epochsBefore: index * epochs, elapsedBefore })) === null) return;
+      }
+      const recorded = await this.lifecycle.recordFrame(run.id, { frame: index + 1, epoch: lastEpoch, delayMs: animation.delaysMs[index] }, owner);
+      if (!recorded) return; // cancelled, deleted, or taken over
+      paintedBytes.push(...(await retryTransient(() => this.runs.imageBytes([recorded.image]))));
+    }
+    const { bytes, ...info } = await writeAnimation(animation.format, paintedBytes, animation.delaysMs, animation.loop);
+    const flicker = await flickerOf(animation.frames, paintedBytes);
+    await this.lifecycle.succeedWithAnimation(run.id, { bytes, info, flicker }, owner);
+  }
+
+  /**
+   * One engine job of a run, its epochs stored and published as the run's
+   * (after `epochsBefore` epochs taking `elapsedBefore` ms), its steps
+   * published. Returns the job's own time at its last epoch, or null when
+   * it did not finish (jobStopped has dealt with that).
+   */
+  private async paintJob(
+    run: RunRecord, engine: EngineClient, controller: AbortController, job: EngineJob,
+    { epochsBefore, elapsedBefore }: { epochsBefore: number; elapsedBefore: number },
+  ): Promise<number | null> {
+    const owner = this.leases.workerId;
+    const { epochs, stepsPerEpoch } = run.params;
+    const stepsBefore = epochsBefore * stepsPerEpoch;
+    let engineMs = 0; // the job's time at its last epoch
+    try {
+      let engineMsBefore = 0; // the job's time at the end of the previous epoch
+      await engine.run(job, {
+        onEpoch: async (epoch) => {
+          const epochMs = epoch.elapsedMs - engineMsBefore;
+          engineMsBefore = engineMs = epoch.elapsedMs;
+          const ofRun = { ...epoch, epoch: epochsBefore + epoch.epoch, step: stepsBefore + epoch.step, elapsedMs: elapsedBefore + epoch.elapsedMs };
+          const recorded = await this.lifecycle.recordEpoch(run.id, ofRun, epoch.checkpoint, owner);
+          if (!recorded) {
+            controller.abort(NOT_RUNNING);
+          } else {
+            this.telemetry.epochFinished({
+              runId: run.id, epoch: ofRun.epoch, epochs: epochs * run.totalFrames, step: ofRun.step, losses: epoch.losses,
+              elapsedMs: recorded.elapsedMs, epochMs, backend: engine.backend,
+            });
+          }
+        },
+        onStep: (step) =>
+          // Nothing is stored: the step only tells subscribers how far the epoch in progress has come.
+          this.events.publishStep({
+            ...step, runId: run.id, step: stepsBefore + step.step,
+            epoch: epochsBefore + Math.ceil(step.step / stepsPerEpoch), elapsedMs: elapsedBefore + step.elapsedMs,
+          }),
+      }, controller.signal);
+    } catch (err) {
+      await this.jobStopped(run, err);
+      return null;
+    }
+    return engineMs;
+  }
+
+  /**
+   * What an engine job that did not finish means for its run: the engine's
+   * failure fails it; a shutdown suspends it (throws RunSuspended), keeping
+   * the steps taken since its last epoch; a cancel, a deletion or a take-over
+   * needs nothing (the run's row says so already).
+   */
+  private async jobStopped(run: RunRecord, err: unknown): Promise<void> {
+    const owner = this.leases.workerId;
+    if (!(err instanceof EngineAborted)) {
+      await this.lifecycle.fail(run.id, reasonOf(err), owner);
+      return;
+    }
+    if (err.reason !== SHUTDOWN) return;
+    // The next worker resumes from here.
+    if (err.checkpoint) {
+      await this.lifecycle.recordCheckpoint(run.id, err.checkpoint, owner).catch((failure: unknown) => {
+        this.telemetry.logger.error({ runId: run.id, err: failure }, 'storing the checkpoint of a suspended run failed; it resumes from its last epoch');
+      });
+    }
+    throw new RunSuspended(run.id);
   }
 
   private async correctSpeed(run: RunRecord, engine: EngineClient, measuredMs: number): Promise<void> {

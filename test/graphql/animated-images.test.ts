@@ -69,17 +69,16 @@ for (const kind of DATABASE_KINDS) {
       assert.deepEqual(serviceInfo.limits, { maxImagePixels: 25_000_000, maxFrames: 300, maxTotalPixels: 100_000_000, maxDurationMs: 60_000 });
     });
 
-    test('startRun refuses an animated or GIF content or style image, naming it, and stores no run', async () => {
+    test('startRun refuses a still GIF, and an animation as a style image, naming it, and stores no run', async () => {
       const animated = (await api.query(CREATE, { dataUrl: dataUrl('image/gif', await makeAnimation('gif', 32, 32, [100, 100], 6)) })).createImage.id;
       const stillGif = (await api.query(CREATE, { dataUrl: dataUrl('image/gif', await makeAnimation('gif', 32, 32, [100], 7)) })).createImage.id;
       const animatedWebp = (await api.query(CREATE, { dataUrl: dataUrl('image/webp', await makeAnimation('webp', 32, 32, [100, 100], 8)) })).createImage.id;
       const png = await api.createImage(9, 32);
       const runs = await api.service.db.prisma.run.count();
       const cases = [
-        { input: { contentImageId: animated, styleImageIds: [png] }, field: 'contentImageId', message: /^contentImageId: is an animated image \(2 frames\); runs paint still PNG, JPEG or WebP images$/ },
-        { input: { contentImageId: animatedWebp, styleImageIds: [png] }, field: 'contentImageId', message: /animated image \(2 frames\)/ },
-        { input: { contentImageId: stillGif, styleImageIds: [png] }, field: 'contentImageId', message: /is a GIF image; runs paint still PNG, JPEG or WebP images$/ },
-        { input: { contentImageId: png, styleImageIds: [png, animated] }, field: 'styleImageIds[1]', message: /animated image/ },
+        { input: { contentImageId: stillGif, styleImageIds: [png] }, field: 'contentImageId', message: /^contentImageId: is a GIF image; runs paint still PNG, JPEG or WebP images, and animations \(GIF, animated WebP\) as the content$/ },
+        { input: { contentImageId: png, styleImageIds: [png, animated] }, field: 'styleImageIds[1]', message: /^styleImageIds\[1\]: is an animated image \(2 frames\); runs paint still PNG, JPEG or WebP images$/ },
+        { input: { contentImageId: png, styleImageIds: [animatedWebp] }, field: 'styleImageIds[0]', message: /animated image \(2 frames\)/ },
       ];
       for (const { input, field, message } of cases) {
         const response = await api.request(START, { input: { ...input, ...TINY } });

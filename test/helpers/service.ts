@@ -50,7 +50,7 @@ export function eventsUntilFinished(service: Service, runId: string, timeoutMs =
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       unsubscribe();
-      reject(new Error(`run ${runId} did not finish within ${timeoutMs} ms; events: ${JSON.stringify(events.map((e) => e.type === 'status' ? e.status : e.epoch.epoch))}`));
+      reject(new Error(`run ${runId} did not finish within ${timeoutMs} ms; events: ${JSON.stringify(events.map((e) => e.type === 'status' ? e.status : e.type === 'epoch' ? e.epoch.epoch : `frame ${e.frame.frame}`))}`));
     }, timeoutMs);
     const unsubscribe = service.runs.events.subscribe(runId, (event) => {
       events.push(event);

@@ -7,7 +7,7 @@ import { RunsArgs } from '../types/args.js';
 import { Image } from '../types/image.js';
 import { RunConnection } from '../types/run-connection.js';
 import { RunEstimate } from '../types/run-estimate.js';
-import { Run, RunEpoch, RunParams } from '../types/run.js';
+import { Run, RunEpoch, RunFrame, RunParams } from '../types/run.js';
 import { StartRunInput } from '../types/start-run-input.js';
 
 /** Images a run refers to cannot be deleted while it exists (foreign keys); the run's owner sees them (it is visible, so the caller may). */
@@ -83,14 +83,19 @@ export class RunResolver {
     return last && RunEpoch.from(last);
   }
 
-  @FieldResolver(() => Int)
+  @FieldResolver(() => Int, { description: 'The epochs of the whole run: of a run over an animation, params.epochs for each frame (its epochs are numbered over all frames).' })
   totalEpochs(@Root() run: RunRecord): number {
-    return run.params.epochs;
+    return run.params.epochs * run.totalFrames;
   }
 
-  @FieldResolver(() => Float, { description: 'Finished epochs out of all, 0..1.' })
+  @FieldResolver(() => [RunFrame], { description: 'The painted frames of a run over an animation, in order; empty for a still image.' })
+  async frames(@Root() run: RunRecord, @Ctx() ctx: ApiContext): Promise<RunFrame[]> {
+    return (await ctx.runs.frames(run)).map(RunFrame.from);
+  }
+
+  @FieldResolver(() => Float, { description: 'Finished epochs out of all (totalEpochs), 0..1.' })
   progress(@Root() run: RunRecord): number {
-    return run.currentEpoch / run.params.epochs;
+    return run.currentEpoch / this.totalEpochs(run);
   }
 
   @FieldResolver(() => Int, { nullable: true, description: 'How many queued runs are ahead of this one (0: next); null unless QUEUED.' })
@@ -112,5 +117,13 @@ export class RunEpochResolver {
   })
   async preview(@Root() epoch: RunEpoch, @Ctx() ctx: ApiContext): Promise<NamedImage | null> {
     return epoch.previewImage === null ? null : imageOf(ctx, epoch.previewImage);
+  }
+}
+
+@Resolver(() => RunFrame)
+export class RunFrameResolver {
+  @FieldResolver(() => Image, { description: 'The painted frame (PNG), as wide and high as the result.' })
+  image(@Root() frame: RunFrame, @Ctx() ctx: ApiContext): Promise<NamedImage> {
+    return imageOf(ctx, frame.imageId);
   }
 }

@@ -71,6 +71,7 @@ registerEnumType(PoolingMode, { name: 'Pooling', description: 'VGG19\'s pooling 
 export enum RunEventKind {
   STATUS = 'STATUS',
   EPOCH = 'EPOCH',
+  FRAME = 'FRAME',
   STEP = 'STEP',
 }
 
@@ -79,6 +80,7 @@ registerEnumType(RunEventKind, {
   valuesConfig: {
     STATUS: { description: 'The run\'s status changed; `status` is the new one.' },
     EPOCH: { description: 'An epoch finished; `epoch` holds its losses and preview.' },
+    FRAME: { description: 'A frame of a run over an animation is painted; `frame` holds it, its losses and its image.' },
     STEP: {
       description: 'Progress within an epoch, sent only when asked for (runEvents\' `steps`): `step` holds it. At most four a second, '
         + 'live only: never stored, never replayed, and the steps between two are dropped.',

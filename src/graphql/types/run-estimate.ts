@@ -10,7 +10,7 @@ export class RunEstimate {
   })
   seconds!: number | null;
 
-  @Field(() => Int, { description: 'Optimisation steps (0 in mode FAST).' })
+  @Field(() => Int, { description: 'Optimisation steps, over all the frames of an animation (0 in mode FAST).' })
   steps!: number;
 
   @Field(() => Float, { description: 'The worker process\'s memory at the run\'s peak, in bytes.' })

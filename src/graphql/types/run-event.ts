@@ -1,7 +1,7 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
-import type { EpochRecord, RunRecord, RunStep as StepRecord } from '../../runs/types.js';
+import type { EpochRecord, FrameRecord, RunRecord, RunStep as StepRecord } from '../../runs/types.js';
 import { RunEventKind, RunStatus } from './enums.js';
-import { Run, RunEpoch } from './run.js';
+import { Run, RunEpoch, RunFrame } from './run.js';
 
 @ObjectType({ description: 'How far a running run has come within its epoch: a sample of its steps, four a second at most.' })
 export class RunStep {
@@ -36,7 +36,7 @@ export class RunEvent {
   @Field(() => RunEventKind)
   kind!: RunEventKind;
 
-  @Field(() => RunStatus, { description: 'The run\'s status right after this event (RUNNING for EPOCH and STEP events). Read this, not `run.status`, to follow the run event by event.' })
+  @Field(() => RunStatus, { description: 'The run\'s status right after this event (RUNNING for EPOCH, FRAME and STEP events). Read this, not `run.status`, to follow the run event by event.' })
   status!: RunStatus;
 
   // A normalised cache (Apollo Client, urql's graphcache) stores `run` under the run's id: a replayed
@@ -50,18 +50,25 @@ export class RunEvent {
   @Field(() => RunEpoch, { nullable: true, description: 'The finished epoch, for EPOCH events.' })
   epoch!: RunEpoch | null;
 
+  @Field(() => RunFrame, { nullable: true, description: 'The painted frame, for FRAME events.' })
+  frame!: RunFrame | null;
+
   @Field(() => RunStep, { nullable: true, description: 'Where the run stands, for STEP events.' })
   step!: RunStep | null;
 
   static status(sequence: number, status: RunStatus, run: RunRecord): RunEvent {
-    return { sequence, kind: RunEventKind.STATUS, status, run, epoch: null, step: null };
+    return { sequence, kind: RunEventKind.STATUS, status, run, epoch: null, frame: null, step: null };
   }
 
   static epoch(sequence: number, run: RunRecord, epoch: EpochRecord): RunEvent {
-    return { sequence, kind: RunEventKind.EPOCH, status: RunStatus.RUNNING, run, epoch: RunEpoch.from(epoch), step: null };
+    return { sequence, kind: RunEventKind.EPOCH, status: RunStatus.RUNNING, run, epoch: RunEpoch.from(epoch), frame: null, step: null };
+  }
+
+  static frame(sequence: number, run: RunRecord, frame: FrameRecord): RunEvent {
+    return { sequence, kind: RunEventKind.FRAME, status: RunStatus.RUNNING, run, epoch: null, frame: RunFrame.from(frame), step: null };
   }
 
   static step(sequence: number, run: RunRecord, step: StepRecord): RunEvent {
-    return { sequence, kind: RunEventKind.STEP, status: RunStatus.RUNNING, run, epoch: null, step: RunStep.from(step) };
+    return { sequence, kind: RunEventKind.STEP, status: RunStatus.RUNNING, run, epoch: null, frame: null, step: RunStep.from(step) };
   }
 }

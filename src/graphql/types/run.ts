@@ -1,5 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import type { EpochRecord } from '../../runs/types.js';
+import type { EpochRecord, FrameRecord } from '../../runs/types.js';
 import { InitImage, OptimizerKind, PoolingMode, RunMode, RunStatus } from './enums.js';
 
 @ObjectType({ description: 'The parameters a run was started with, defaults filled in.' })
@@ -25,6 +25,9 @@ export class RunParams {
   @Field(() => RunMode) mode!: RunMode;
   @Field(() => String, { nullable: true, description: 'The fast-style network of the fast modes; null in OPTIMIZE.' })
   preset!: string | null;
+
+  @Field(() => Float, { description: 'How strongly each frame of an animation is held to the previous frame\'s result where the content stood still.' })
+  temporalWeight!: number;
 }
 
 @ObjectType({ description: 'One finished epoch of a run.' })
@@ -60,6 +63,39 @@ export class RunEpoch {
   }
 }
 
+@ObjectType({ description: 'One painted frame of a run whose content image is an animation (GIF or animated WebP).' })
+export class RunFrame {
+  @Field(() => Int, { description: '1-based, in the animation\'s order.' })
+  frame!: number;
+
+  @Field(() => Float) totalLoss!: number;
+  @Field(() => Float) contentLoss!: number;
+  @Field(() => Float) styleLoss!: number;
+  @Field(() => Float) totalVariationLoss!: number;
+
+  @Field(() => Int, { description: 'Painting time from the run\'s start to the end of this frame.' })
+  elapsedMs!: number;
+
+  @Field(() => Int, { description: 'How long the animation shows this frame: the content frame\'s delay, kept in the result.' })
+  delayMs!: number;
+
+  /** The painted frame's image id; `image` resolves it. */
+  imageId!: string;
+
+  static from(record: FrameRecord): RunFrame {
+    return {
+      frame: record.frame,
+      totalLoss: record.losses.total,
+      contentLoss: record.losses.content,
+      styleLoss: record.losses.style,
+      totalVariationLoss: record.losses.totalVariation,
+      elapsedMs: record.elapsedMs,
+      delayMs: record.delayMs,
+      imageId: record.image,
+    };
+  }
+}
+
 /** Fields read straight from a RunRecord; the rest are resolved by RunResolver. */
 @ObjectType({ description: 'One style transfer: its parameters, status, epochs and result.' })
 export class Run {
@@ -71,6 +107,20 @@ export class Run {
 
   @Field(() => Int, { description: 'The last finished epoch (0 before the first).' })
   currentEpoch!: number;
+
+  @Field(() => Int, { description: 'The frames the run paints: its content image\'s (1 for a still image).' })
+  totalFrames!: number;
+
+  @Field(() => Int, { description: 'The last painted frame of a run over an animation (0 before the first, and for a still image).' })
+  currentFrame!: number;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Of a run over an animation that SUCCEEDED: how much its frames flicker, the mean absolute difference '
+      + '(0-255, per channel) between consecutive painted frames where the content stood still, averaged over the pairs; '
+      + 'lower is steadier. Null for a still image, and while the run is unfinished.',
+  })
+  flicker!: number | null;
 
   @Field(() => String, { nullable: true, description: 'Why the run FAILED.' })
   error!: string | null;

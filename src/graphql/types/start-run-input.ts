@@ -41,6 +41,14 @@ export class StartRunInput {
   @Field(() => Float, { nullable: true, description: 'Default 30.' })
   totalVariationWeight?: number | null;
 
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Default 1e11. For an animation: how strongly each frame is held to the previous frame\'s result where the '
+      + 'content did not change (a loss term; in OPTIMIZE each frame also starts from the previous result). 0 paints every '
+      + 'frame on its own. No effect on a still image or in FAST.',
+  })
+  temporalWeight?: number | null;
+
   @Field(() => OptimizerKind, { nullable: true, description: 'Default ADAM (the tutorial\'s).' })
   optimizer?: OptimizerKind | null;
 
