@@ -11,6 +11,9 @@
  *   --only peers        against the tutorial in PyTorch (python3 with torch) at --peer-size 256, same run
  *   --only memory       the WebAssembly heap per size against the engine's memory model (--memory-sizes, --memory-style-sizes)
  *   --only estimate     estimateRun's time model against real runs of several shapes
+ *   --only flicker      temporal coherence on animations made from --content: flicker with and without it, at
+ *                       --flicker-size 64, --flicker-frames 6, --flicker-steps 50 a frame, --pan 2 px a frame,
+ *                       --temporal-weights 1e10,1e11,1e12
  * with --content and --style FILE (default ../shared/images/tubingen.jpg and starry_night.jpg).
  * Weights: STYLEGRAPH_VGG19 and STYLEGRAPH_FAST_STYLE_MODELS (or the cache).
  */
@@ -24,6 +27,7 @@ import { benchmarkOptimizers, DEFAULT_STYLE } from './optimizers';
 import { benchmarkPeers } from './peers';
 import { benchmarkFastStyle } from './fast-style';
 import { benchmarkFastThenOptimise, DEFAULT_CONTENT } from './fast-then-optimise';
+import { benchmarkFlicker } from './flicker';
 
 const { values } = parseArgs({
   options: {
@@ -42,6 +46,11 @@ const { values } = parseArgs({
     'peer-size': { type: 'string', default: '256' },
     'memory-sizes': { type: 'string', default: '256,512,768,896' },
     'memory-style-sizes': { type: 'string', default: '512,1024,1536' },
+    'flicker-size': { type: 'string', default: '64' },
+    'flicker-frames': { type: 'string', default: '6' },
+    'flicker-steps': { type: 'string', default: '50' },
+    pan: { type: 'string', default: '2' },
+    'temporal-weights': { type: 'string', default: '1e10,1e11,1e12' },
   },
 });
 const numbers = (text: string) => text.split(',').map(Number);
@@ -70,6 +79,13 @@ async function main() {
   }
   if (values.only === 'estimate') {
     report('estimateRun\'s time model (calibrated, uncorrected) against real runs', await benchmarkEstimate(backend, { content: values.content!, style: values.style! }), json);
+    return;
+  }
+  if (values.only === 'flicker') {
+    report('Temporal coherence: flicker (0-255, where the content stood still) of frames painted one after the other', await benchmarkFlicker(backend, {
+      size: Number(values['flicker-size']), frames: Number(values['flicker-frames']), steps: Number(values['flicker-steps']),
+      pan: Number(values.pan), weights: numbers(values['temporal-weights']!), content: values.content!, style: values.style!,
+    }), json);
     return;
   }
   if (values.only === 'memory') {
