@@ -36,10 +36,10 @@ export class RunRepository {
     return { content: size.get(run.contentImage)!, styles: run.styleImages.map((id) => size.get(id)!) };
   }
 
-  /** The frames stored of a run over an animation, in order: where it stands, and what its result is joined from. */
-  async paintedFrames(runId: string): Promise<{ frame: number; elapsedMs: number; image: string }[]> {
-    const rows = await this.prisma.runFrame.findMany({ where: { runId }, orderBy: { frame: 'asc' }, select: { frame: true, elapsedMs: true, imageSha256: true } });
-    return rows.map((row) => ({ frame: row.frame, elapsedMs: row.elapsedMs, image: row.imageSha256 }));
+  /** The images of the frames stored of a run over an animation, in order: where it stands, and what its result is joined from. */
+  async paintedFrames(runId: string): Promise<string[]> {
+    const rows = await this.prisma.runFrame.findMany({ where: { runId }, orderBy: { frame: 'asc' }, select: { imageSha256: true } });
+    return rows.map((row) => row.imageSha256);
   }
 
   /** The encoded bytes of stored images (a run's painted frames), in the order asked. */

@@ -368,7 +368,7 @@ export class RunService {
  */
 function checkPainted(image: { mimeType: string; frames: number }, field: string, animations = false): void {
   if (animations && image.frames > 1) return;
-  const painted = `runs paint still PNG, JPEG or WebP images${field === 'contentImage' ? ', and animations (GIF, animated WebP) as the content' : ''}`;
+  const painted = `runs paint still PNG, JPEG or WebP images${animations ? ', and animations (GIF, animated WebP) as the content' : ''}`;
   if (image.frames > 1) throw new ParamError(field, `is an animated image (${image.frames} frames); ${painted}`);
   if (!PAINTED_TYPES.has(image.mimeType)) throw new ParamError(field, `is a ${image.mimeType.replace(/^image\//, '').toUpperCase()} image; ${painted}`);
 }

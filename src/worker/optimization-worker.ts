@@ -191,7 +191,7 @@ export class OptimizationWorker {
     const owner = this.leases.workerId;
     const { content, styles } = await retryTransient(() => this.runs.inputImages(run));
     const animation = await readFrames(content);
-    const painted = (await retryTransient(() => this.runs.paintedFrames(run.id))).map((frame) => frame.image);
+    const painted = await retryTransient(() => this.runs.paintedFrames(run.id));
     const paintedBytes = await retryTransient(() => this.runs.imageBytes(painted));
     const { epochs } = run.params;
     for (let index = painted.length; index < animation.frames.length; index++) {
