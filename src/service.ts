@@ -4,6 +4,8 @@
  * `stylegraph serve` and for tests. The API server (src/http) builds on it.
  */
 import { MIGRATIONS_DIR, type Config, type Role } from './config.js';
+import { MovingImages } from './images/moving-images.js';
+import { locateVideoTools, type VideoTools } from './images/video-tools.js';
 import type { OpsSources } from './http/ops-routes.js';
 import { HealthChecks } from './observability/health.js';
 import { stderrLogger, type Logger } from './observability/logger.js';
@@ -29,6 +31,8 @@ export interface Service {
   telemetry: Telemetry;
   /** Logs, metrics and readiness checks: what /metrics, /healthz and /readyz serve. */
   ops: OpsSources;
+  /** Animations and videos: how uploads are checked and runs read and write their frames. */
+  movingImages: MovingImages;
   /** Stops taking runs, suspends running ones at their last checkpoint, closes the database. */
   stop(): Promise<void>;
 }
@@ -45,6 +49,8 @@ export interface ServiceOptions {
   retention?: RetentionConfig;
   /** Start a worker's first engine thread at once rather than with its first run (`stylegraph serve` does). */
   warmUpEngine?: boolean;
+  /** ffmpeg and ffprobe, for videos; null refuses them (default: locateVideoTools on the environment). */
+  video?: VideoTools | null;
 }
 
 export async function startService(config: Config, role: Role, options: ServiceOptions = {}): Promise<Service> {
@@ -54,6 +60,7 @@ export async function startService(config: Config, role: Role, options: ServiceO
   let listener: RunEventListener | undefined;
   const telemetry = new Telemetry(logger, new ServiceMetrics(db.prisma));
   let workerRunning = false;
+  const movingImages = new MovingImages(options.video === undefined ? locateVideoTools() : options.video);
   const health = new HealthChecks({
     role, sql: db.sql, migrationsDir: MIGRATIONS_DIR, engine: () => telemetry.engine, workerRunning: () => workerRunning,
   });
@@ -74,6 +81,7 @@ export async function startService(config: Config, role: Role, options: ServiceO
       new RunLeases(db.prisma, config.workerLeaseSeconds),
       profiles,
       telemetry,
+      movingImages,
       { concurrency: config.workerConcurrency, exclusive: !shared, engineThreads: config.engineThreads, warmUpEngine: options.warmUpEngine ?? false },
     );
     await worker?.start();
@@ -86,6 +94,7 @@ export async function startService(config: Config, role: Role, options: ServiceO
       runs,
       telemetry,
       ops: { telemetry, health },
+      movingImages,
       async stop() {
         workerRunning = false;
         await retention?.stop();

@@ -5,6 +5,7 @@ import { loadApiConfig } from '../http/config.js';
 import { loadOpsListen, startOpsServer } from '../http/ops-routes.js';
 import { startApiServer, type ApiServer } from '../http/server.js';
 import { createLogger, loadLoggerOptions } from '../observability/logger.js';
+import { locateVideoTools } from '../images/video-tools.js';
 import { loadRetentionConfig } from '../retention/retention.js';
 import { startService } from '../service.js';
 import { command, UsageError } from './args.js';
@@ -30,7 +31,8 @@ STYLEGRAPH_LOG_LEVEL (trace..fatal, silent; default info), STYLEGRAPH_LOG_FORMAT
 STYLEGRAPH_RETENTION_IMAGE_DAYS (unset: kept for good), STYLEGRAPH_RETENTION_INTERVAL_MINUTES (60),
 STYLEGRAPH_AUTH (required|off; off only on loopback by default), STYLEGRAPH_INTROSPECTION,
 STYLEGRAPH_RATE_LIMIT_PER_MINUTE, STYLEGRAPH_RATE_LIMIT_BURST, STYLEGRAPH_MAX_QUEUED_RUNS,
-STYLEGRAPH_MAX_QUERY_DEPTH, STYLEGRAPH_MAX_QUERY_ALIASES, STYLEGRAPH_MAX_QUERY_COMPLEXITY.
+STYLEGRAPH_MAX_QUERY_DEPTH, STYLEGRAPH_MAX_QUERY_ALIASES, STYLEGRAPH_MAX_QUERY_COMPLEXITY,
+STYLEGRAPH_FFMPEG, STYLEGRAPH_FFPROBE (paths, or off; default the bundled ones, else the PATH's: MP4 and WebM need them).
 The README's configuration table says what each does.`;
 
 function describe(config: Config): string {
@@ -55,7 +57,9 @@ async function serve(role: Role): Promise<number> {
   const logger = createLogger(loadLoggerOptions());
   const retention = loadRetentionConfig();
   const opsListen = loadOpsListen();
-  const service = await startService(config, role, { logger, retention, warmUpEngine: true });
+  const video = locateVideoTools();
+  if (!video) logger.warn('no ffmpeg and ffprobe found (STYLEGRAPH_FFMPEG, STYLEGRAPH_FFPROBE): MP4 and WebM uploads are refused; GIF and WebP animations work');
+  const service = await startService(config, role, { logger, retention, warmUpEngine: true, video });
   // `stylegraph tokens` cannot open the embedded database while we hold it: it asks us instead.
   service.db.control?.answer(TOKENS_CHANNEL, answerTokenCommands(new TokenStore(service.db.prisma)));
   let api: ApiServer | undefined;

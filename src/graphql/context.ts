@@ -3,6 +3,7 @@ import type { Telemetry } from '../observability/telemetry.js';
 import type { RunService } from '../runs/run-service.js';
 import type { PrismaClient } from '../storage/generated/client.js';
 import { ImageLibrary } from '../images/image-library.js';
+import type { MovingImages } from '../images/moving-images.js';
 import type { FeedOptions } from './run-event-feed.js';
 import type { ApiLimits } from '../runs/limits.js';
 import { RunsApi } from './runs-api.js';
@@ -28,16 +29,16 @@ export interface ApiContext extends ApiServices {
 }
 
 export function createApiServices(
-  service: { db: { prisma: PrismaClient }; runs: RunService; telemetry: Telemetry },
+  service: { db: { prisma: PrismaClient }; runs: RunService; telemetry: Telemetry; movingImages: MovingImages },
   limits: ApiLimits,
   options: { maxQueuedRuns?: number } = {},
 ): ApiServices {
-  const images = new ImageLibrary(service.db.prisma, limits);
+  const images = new ImageLibrary(service.db.prisma, limits, service.movingImages);
   return {
     runService: service.runs,
     telemetry: service.telemetry,
     runs: new RunsApi(service.runs.withRules({ limits, maxQueuedRuns: options.maxQueuedRuns ?? Infinity }), images),
     images,
-    status: new ServiceStatus(service.db.prisma, limits, service.runs.profiles, () => service.telemetry.engine),
+    status: new ServiceStatus(service.db.prisma, limits, service.movingImages.acceptedTypes, service.runs.profiles, () => service.telemetry.engine),
   };
 }

@@ -16,6 +16,8 @@ export class ServiceStatus {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly limits: ApiLimits,
+    /** The MIME types uploads may be (MovingImages.acceptedTypes). */
+    private readonly acceptedTypes: readonly string[],
     private readonly profiles: EngineProfiles,
     private readonly localEngine: () => EngineState = () => ({ state: 'not-started' }),
   ) {}
@@ -41,6 +43,7 @@ export class ServiceStatus {
       queueLength,
       runningCount,
       limits: { ...this.limits },
+      acceptedTypes: [...this.acceptedTypes],
       threads: profile?.threads ?? null,
       capacity: BACKENDS.map((backend) => {
         const limited = engineMemoryBytes({ backend, contentPixels: 0, stylePixels: [], inputPixels: 0, optimizer: 'adam', lbfgsHistory: 1 }).heapLimitBytes;

@@ -25,6 +25,7 @@ import { applyCors } from './cors.js';
 import { DEFAULT_ORIGIN_POLICY, OriginGuard } from './origin-guard.js';
 import { serveOps, trackRequest, type OpsSources } from './ops-routes.js';
 import { serveWebPage } from '../web/static.js';
+import type { MovingImages } from '../images/moving-images.js';
 
 /** GraphQL over HTTP and over WebSocket (graphql-ws), at the same path. */
 export const GRAPHQL_PATH = '/graphql';
@@ -48,7 +49,7 @@ function maxRequestBytes(limits: ApiLimits): number {
  * (src/cli/serve.ts); close this server before stopping it.
  */
 export async function startApiServer(
-  service: { db: { prisma: PrismaClient; sql: SqlSession }; runs: RunService; telemetry: Telemetry; ops?: OpsSources },
+  service: { db: { prisma: PrismaClient; sql: SqlSession }; runs: RunService; telemetry: Telemetry; ops?: OpsSources; movingImages: MovingImages },
   config: ApiServerConfig,
 ): Promise<ApiServer> {
   // Before anything starts: an unset STYLEGRAPH_AUTH on a non-loopback address is refused here too.

@@ -39,7 +39,7 @@ export async function probeAnimation(bytes: Uint8Array, field: string, limits: A
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const format = sniffAnimationFormat(input);
   if (!format) return null;
-  if (format === 'gif') checkAnimationLimits(scanGif(input, limits.maxFrames), field, limits);
+  if (format === 'gif') checkFrameLimits(scanGif(input, limits.maxFrames), field, limits);
   let metadata: sharp.Metadata;
   try {
     // Header only: the limits are checked below with messages of our own.
@@ -53,7 +53,7 @@ export async function probeAnimation(bytes: Uint8Array, field: string, limits: A
   const { width, height } = metadata.autoOrient;
   const durationMs = frames === 1 ? null : (metadata.delay ?? []).reduce((sum, delay) => sum + delay, 0);
   const animation = { format, mimeType: MIME_TYPES[format], width, height, frames, durationMs };
-  checkAnimationLimits(animation, field, limits);
+  checkFrameLimits(animation, field, limits);
   return animation;
 }
 
@@ -131,9 +131,9 @@ export async function writeAnimation(format: AnimationFormat, frames: Uint8Array
 /**
  * The animation limits, all of them, refused naming `field`: the pixels of
  * one frame (maxImagePixels, as for a still image), the frames, the pixels of
- * all frames, the duration.
+ * all frames, the duration. Videos are held to them too.
  */
-function checkAnimationLimits({ width, height, frames, durationMs }: DeclaredFrames, field: string, limits: ApiLimits): void {
+export function checkFrameLimits({ width, height, frames, durationMs }: DeclaredFrames, field: string, limits: ApiLimits): void {
   const framePixels = width * height;
   if (framePixels > limits.maxImagePixels) {
     throw new ParamError(field, `each frame is ${width}x${height} = ${framePixels} pixels, more than the limit of ${limits.maxImagePixels}`);

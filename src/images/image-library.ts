@@ -2,18 +2,21 @@ import { ownerScope, type Caller } from '../auth/caller.js';
 import { ImageError, ParamError, decodeImage, probeImage } from '../engine/index.js';
 import { isMissingReference } from '../storage/db-errors.js';
 import type { PrismaClient } from '../storage/generated/client.js';
-import { deleteUnusedImages, findImage, readImageChunks, STILL, storeImage, visibleTo, type NamedImage, type StoredImage } from '../storage/images.js';
+import { deleteUnusedImages, findImage, readImageChunks, STILL, storeImage, visibleTo, type FrameInfo, type ImageInfo, type NamedImage, type StoredImage } from '../storage/images.js';
 import type { ApiLimits } from '../runs/limits.js';
 import { SharedResults } from '../shared-results.js';
 import { Gate } from '../gate.js';
-import { decodeAnimation, probeAnimation } from './animation.js';
+import type { MovingImages } from './moving-images.js';
 
 const IMAGE_ID = /^[0-9a-f]{64}$/;
 /** RFC 2397; its scheme, like every URL scheme, is case-insensitive (RFC 3986). */
 const DATA_URL = /^data:([^,]*),(.*)$/is;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Declared types that name what the bytes must be; anything else declared is refused, nothing declared is fine. */
-const DECLARED: Record<string, string> = { 'image/png': 'image/png', 'image/jpeg': 'image/jpeg', 'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg', 'image/webp': 'image/webp', 'image/gif': 'image/gif' };
+const DECLARED: Record<string, string> = {
+  'image/png': 'image/png', 'image/jpeg': 'image/jpeg', 'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg', 'image/webp': 'image/webp', 'image/gif': 'image/gif',
+  'video/mp4': 'video/mp4', 'video/webm': 'video/webm',
+};
 const UNDECLARED = new Set(['', 'application/octet-stream']);
 /** Images decoded at once: each may take width * height * 3 bytes (75 MB at the default pixel limit); an animation's frames pass through, none is kept. */
 const MAX_CONCURRENT_DECODES = 2;
@@ -39,7 +42,7 @@ export class ImageLibrary {
   /** Rows of images runs refer to: they exist while the run does and never change (content-addressed). */
   private readonly referenced = new SharedResults<StoredImage | null>(60_000);
 
-  constructor(private readonly prisma: PrismaClient, private readonly limits: ApiLimits) {}
+  constructor(private readonly prisma: PrismaClient, private readonly limits: ApiLimits, private readonly moving: MovingImages) {}
 
   /**
    * Whether `caller` may see the image: admins see all; an owner sees what they
@@ -132,16 +135,16 @@ export class ImageLibrary {
 
   private async add(bytes: Uint8Array, field: string, declared: string | undefined, caller: Caller, fileName: string | null): Promise<NamedImage> {
     const limits = { maxPixels: this.limits.maxImagePixels };
-    let info;
+    let info: ImageInfo & FrameInfo;
     try {
-      const animation = await probeAnimation(bytes, field, this.limits);
-      info = animation ?? { ...await probeImage(bytes, limits), ...STILL };
+      const moving = await this.moving.probe(bytes, field, this.limits);
+      info = moving ?? { ...await probeImage(bytes, limits), ...STILL };
       if (declared && declared !== info.mimeType) {
-        throw new ParamError(field, `is declared as ${declared} but holds a ${info.format.toUpperCase()} image`);
+        throw new ParamError(field, `is declared as ${declared} but holds ${info.mimeType}`);
       }
-      // A full decode too: a truncated file must be refused now, not fail a run later.
+      // A full decode too: a truncated file must be refused now, not fail a run later; a video's frames are counted so.
       await this.decodes.run(async () => {
-        if (animation) await decodeAnimation(bytes, animation, this.limits);
+        if (moving) info = { ...info, ...await this.moving.decode(bytes, moving, field, this.limits) };
         else await decodeImage(bytes, limits);
       });
     } catch (err) {
@@ -212,6 +215,6 @@ function checkDeclaredType(raw: string, field: string): string | undefined {
   const type = raw.trim().toLowerCase();
   if (UNDECLARED.has(type)) return undefined;
   const accepted = DECLARED[type];
-  if (!accepted) throw new ParamError(field, `is declared as "${raw.slice(0, 100)}"; this server accepts PNG, JPEG, WebP or GIF images only`);
+  if (!accepted) throw new ParamError(field, `is declared as "${raw.slice(0, 100)}"; this server accepts PNG, JPEG, WebP or GIF images and MP4 or WebM videos only`);
   return accepted;
 }

@@ -364,11 +364,14 @@ export class RunService {
 /**
  * Refused, naming `field`, unless a run can paint the image: a still PNG,
  * JPEG or WebP (PAINTED_TYPES); as a run's content (`animations`), an
- * animated GIF or WebP too, painted frame by frame (a style image is one picture).
+ * animated GIF or WebP or a video too, painted frame by frame (a style image
+ * is one picture).
  */
 function checkPainted(image: { mimeType: string; frames: number }, field: string, animations = false): void {
   if (animations && image.frames > 1) return;
-  const painted = `runs paint still PNG, JPEG or WebP images${animations ? ', and animations (GIF, animated WebP) as the content' : ''}`;
-  if (image.frames > 1) throw new ParamError(field, `is an animated image (${image.frames} frames); ${painted}`);
+  const painted = `runs paint still PNG, JPEG or WebP images${animations ? ', and animations (GIF, animated WebP) and videos (MP4, WebM) as the content' : ''}`;
+  const video = image.mimeType.startsWith('video/');
+  if (image.frames > 1) throw new ParamError(field, `is ${video ? 'a video' : 'an animated image'} (${image.frames} frames); ${painted}`);
+  if (video) throw new ParamError(field, `is a video of one frame; ${painted}`);
   if (!PAINTED_TYPES.has(image.mimeType)) throw new ParamError(field, `is a ${image.mimeType.replace(/^image\//, '').toUpperCase()} image; ${painted}`);
 }

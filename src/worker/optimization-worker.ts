@@ -1,5 +1,5 @@
 import { decodeImage, estimateRunTime, flicker } from '../engine/index.js';
-import { readFrames, writeAnimation } from '../images/animation.js';
+import type { MovingImages } from '../images/moving-images.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { RunQueue } from '../queue/run-queue.js';
 import type { EngineProfiles } from '../runs/engine-profiles.js';
@@ -71,6 +71,7 @@ export class OptimizationWorker {
     private readonly leases: RunLeases,
     private readonly profiles: EngineProfiles,
     private readonly telemetry: Telemetry,
+    private readonly movingImages: MovingImages,
     private readonly options: { concurrency: number; exclusive: boolean; engineThreads: number; warmUpEngine?: boolean },
   ) {
     this.runs = new RunRepository(prisma);
@@ -190,7 +191,12 @@ export class OptimizationWorker {
   private async paintFrames(run: RunRecord, engine: EngineClient, controller: AbortController): Promise<void> {
     const owner = this.leases.workerId;
     const { content, styles } = await retryTransient(() => this.runs.inputImages(run));
-    const animation = await readFrames(content);
+    const animation = await this.movingImages.read(content);
+    if (animation.frames.length !== run.totalFrames) {
+      // The content was decoded by another ffmpeg when it came in, one that counted its frames otherwise.
+      await this.lifecycle.fail(run.id, `the content decodes to ${animation.frames.length} frames here, ${run.totalFrames} when it was uploaded`, owner);
+      return;
+    }
     const painted = await retryTransient(() => this.runs.paintedFrames(run.id));
     const paintedBytes = await retryTransient(() => this.runs.imageBytes(painted));
     const { epochs } = run.params;
@@ -209,7 +215,7 @@ export class OptimizationWorker {
       if (!recorded) return; // cancelled, deleted, or taken over
       paintedBytes.push(...(await retryTransient(() => this.runs.imageBytes([recorded.image]))));
     }
-    const { bytes, ...info } = await writeAnimation(animation.format, paintedBytes, animation.delaysMs, animation.loop);
+    const { bytes, ...info } = await animation.join(paintedBytes);
     const flicker = await flickerOf(animation.frames, paintedBytes);
     await this.lifecycle.succeedWithAnimation(run.id, { bytes, info, flicker }, owner);
   }

@@ -2,23 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { makeAnimation, makePng } from '../helpers/images.js';
-import { errorCodes, TestApi } from './harness.js';
+import { errorCodes, TestApi, uploadImage } from './harness.js';
 
 const FIELDS = 'id mimeType width height frames durationMs fps';
-const UPLOAD = `mutation($file: Upload!) { uploadImage(file: $file) { ${FIELDS} } }`;
 const CREATE = `mutation($dataUrl: String!) { createImage(dataUrl: $dataUrl) { ${FIELDS} } }`;
 const START = 'mutation($input: StartRunInput!) { startRun(input: $input) { id } }';
 const TINY = { maxDim: 24, epochs: 1, stepsPerEpoch: 1 };
-
-/** A real GraphQL multipart request of uploadImage, as the page and the CLI send it. */
-async function upload(graphqlUrl: string, bytes: Buffer, type: string, fileName: string) {
-  const form = new FormData();
-  form.append('operations', JSON.stringify({ query: UPLOAD, variables: { file: null } }));
-  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-  form.append('0', new Blob([bytes], { type }), fileName);
-  const response = await fetch(graphqlUrl, { method: 'POST', headers: { 'apollo-require-preflight': 'true' }, body: form });
-  return await response.json() as { data?: { uploadImage: Record<string, unknown> } | null; errors?: never };
-}
 
 const dataUrl = (type: string, bytes: Buffer) => `data:${type};base64,${bytes.toString('base64')}`;
 
@@ -32,7 +21,7 @@ for (const kind of DATABASE_KINDS) {
 
     test('an animated GIF uploads with its frames, duration and rate; width and height are one frame\'s; GET serves the same bytes', async () => {
       const gif = await makeAnimation('gif', 32, 32, [100, 100, 100, 100], 1);
-      const { id, ...image } = (await upload(api.graphqlUrl, gif, 'image/gif', 'square.gif')).data!.uploadImage;
+      const { id, ...image } = (await uploadImage(api.graphqlUrl, { bytes: gif, type: 'image/gif', fileName: 'square.gif' }, FIELDS)).data!.uploadImage;
       assert.deepEqual(image, { mimeType: 'image/gif', width: 32, height: 32, frames: 4, durationMs: 400, fps: 10 });
       const served = await fetch(`${api.server.url}/images/${id}`);
       assert.equal(served.headers.get('content-type'), 'image/gif');
@@ -45,7 +34,7 @@ for (const kind of DATABASE_KINDS) {
       const { id, ...info } = created;
       assert.deepEqual(info, { mimeType: 'image/webp', width: 40, height: 24, frames: 5, durationMs: 200, fps: 25 });
       const gif = await makeAnimation('gif', 32, 32, [30, 30, 30], 3);
-      const uploaded = (await upload(api.graphqlUrl, gif, '', 'fast.gif')).data!.uploadImage;
+      const uploaded = (await uploadImage(api.graphqlUrl, { bytes: gif, type: '', fileName: 'fast.gif' }, FIELDS)).data!.uploadImage;
       assert.deepEqual([uploaded.frames, uploaded.durationMs, uploaded.fps], [3, 90, 33.33]);
       // Read back from the stored row.
       assert.deepEqual((await api.query(`query($id: ID!) { image(id: $id) { ${FIELDS} } }`, { id })).image, created);
@@ -76,7 +65,7 @@ for (const kind of DATABASE_KINDS) {
       const png = await api.createImage(9, 32);
       const runs = await api.service.db.prisma.run.count();
       const cases = [
-        { input: { contentImageId: stillGif, styleImageIds: [png] }, field: 'contentImageId', message: /^contentImageId: is a GIF image; runs paint still PNG, JPEG or WebP images, and animations \(GIF, animated WebP\) as the content$/ },
+        { input: { contentImageId: stillGif, styleImageIds: [png] }, field: 'contentImageId', message: /^contentImageId: is a GIF image; runs paint still PNG, JPEG or WebP images, and animations \(GIF, animated WebP\) and videos \(MP4, WebM\) as the content$/ },
         { input: { contentImageId: png, styleImageIds: [png, animated] }, field: 'styleImageIds[1]', message: /^styleImageIds\[1\]: is an animated image \(2 frames\); runs paint still PNG, JPEG or WebP images$/ },
         { input: { contentImageId: png, styleImageIds: [animatedWebp] }, field: 'styleImageIds[0]', message: /animated image \(2 frames\)/ },
       ];

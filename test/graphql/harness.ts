@@ -10,6 +10,7 @@ import { startApiServer, type ApiServer } from '../../src/http/server.js';
 import type { DatabaseKind } from '../helpers/databases.js';
 import { makePng } from '../helpers/images.js';
 import { startTestService, type TestService } from '../helpers/service.js';
+import type { VideoTools } from '../../src/images/video-tools.js';
 
 export interface GraphQLResponse<T> {
   status: number;
@@ -24,9 +25,13 @@ export class TestApi {
 
   static async start(
     kind: DatabaseKind,
-    options: { role?: Role; concurrency?: number; limits?: Partial<ApiLimits>; origins?: OriginPolicy; queryLimits?: Partial<QueryLimits> } = {},
+    options: {
+      role?: Role; concurrency?: number; limits?: Partial<ApiLimits>; origins?: OriginPolicy; queryLimits?: Partial<QueryLimits>;
+      /** ffmpeg and ffprobe (default: those found); null: a server without them. */
+      video?: VideoTools | null;
+    } = {},
   ): Promise<TestApi> {
-    const service = await startTestService(kind, { role: options.role, concurrency: options.concurrency });
+    const service = await startTestService(kind, { role: options.role, concurrency: options.concurrency, video: options.video });
     try {
       const server = await startApiServer(service, {
         host: '127.0.0.1', port: 0, limits: { ...DEFAULT_API_LIMITS, ...options.limits }, origins: options.origins, queryLimits: options.queryLimits,
@@ -103,6 +108,22 @@ export class TestApi {
     await this.server.close();
     await this.service.close();
   }
+}
+
+/**
+ * A real GraphQL multipart request of uploadImage (selecting `fields`), the
+ * file part of MIME type `type` named `fileName`, as the page and the CLI send it.
+ */
+export async function uploadImage<T = Record<string, any>>(
+  graphqlUrl: string, file: { bytes: Buffer; type: string; fileName: string }, fields: string, token?: string,
+): Promise<{ data?: { uploadImage: T } | null; errors?: GraphQLFormattedError[] }> {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({ query: `mutation($file: Upload!) { uploadImage(file: $file) { ${fields} } }`, variables: { file: null } }));
+  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+  form.append('0', new Blob([file.bytes], { type: file.type }), file.fileName);
+  const headers: Record<string, string> = { 'apollo-require-preflight': 'true', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const response = await fetch(graphqlUrl, { method: 'POST', headers, body: form });
+  return await response.json() as { data?: { uploadImage: T } | null; errors?: GraphQLFormattedError[] };
 }
 
 export async function pngDataUrl(width: number, height: number, seed: number): Promise<string> {

@@ -3,23 +3,16 @@ import { after, before, describe, test } from 'node:test';
 import { AuthApi, imageDataUrl } from '../helpers/auth-api.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { makePng } from '../helpers/images.js';
-import { errorCodes, TestApi } from './harness.js';
+import { errorCodes, TestApi, uploadImage } from './harness.js';
 
-const UPLOAD = 'mutation($file: Upload!) { uploadImage(file: $file) { id fileName } }';
 const CREATE = 'mutation($dataUrl: String!, $fileName: String) { createImage(dataUrl: $dataUrl, fileName: $fileName) { id fileName } }';
 const IMAGE = 'query($id: ID!) { image(id: $id) { fileName } }';
 const START = 'mutation($input: StartRunInput!) { startRun(input: $input) { contentImage { fileName } styleImages { fileName } } }';
 const TINY = { maxDim: 24, epochs: 1, stepsPerEpoch: 1 };
 
-/** A real GraphQL multipart request of uploadImage, the file part named `fileName`, as the page and the CLI send it. */
-async function upload(graphqlUrl: string, png: Buffer, fileName: string, token?: string) {
-  const form = new FormData();
-  form.append('operations', JSON.stringify({ query: UPLOAD, variables: { file: null } }));
-  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-  form.append('0', new Blob([png], { type: 'image/png' }), fileName);
-  const headers: Record<string, string> = { 'apollo-require-preflight': 'true', ...(token ? { authorization: `Bearer ${token}` } : {}) };
-  const response = await fetch(graphqlUrl, { method: 'POST', headers, body: form });
-  return await response.json() as { data?: { uploadImage: { id: string; fileName: string | null } } | null; errors?: never };
+/** uploadImage of a PNG named `fileName`. */
+function upload(graphqlUrl: string, png: Buffer, fileName: string, token?: string) {
+  return uploadImage<{ id: string; fileName: string | null }>(graphqlUrl, { bytes: png, type: 'image/png', fileName }, 'id fileName', token);
 }
 
 let seed = 100;

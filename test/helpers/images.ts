@@ -1,4 +1,8 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
+import { locateVideoTools, runTool } from '../../src/images/video-tools.js';
 
 /** A small PNG with a pattern that depends on `seed`, so different seeds give different bytes. */
 export async function makePng(width: number, height: number, seed: number): Promise<Buffer> {
@@ -61,4 +65,34 @@ export function handMadeGif(screenWidth: number, screenHeight: number, frames: n
     Buffer.from([0x21, 0xff, 11]), Buffer.from('NETSCAPE2.0', 'latin1'), Buffer.from([3, 1, 0, 0, 0]), // loop forever
     Buffer.alloc(frame.length * frames, frame), Buffer.from([0x3b]),
   ]);
+}
+
+/**
+ * A small video made by the machine's ffmpeg: `frames` frames at `fps` of the
+ * moving square of makeAnimation, and with `audio` a 440 Hz tone as long
+ * (AAC in MP4, Opus in WebM).
+ */
+export async function makeVideo(
+  format: 'mp4' | 'webm', width: number, height: number, frames: number, fps: number, { audio = false, seed = 0 } = {},
+): Promise<Buffer> {
+  const tools = locateVideoTools();
+  if (!tools) throw new Error('the tests make videos with ffmpeg, and none is installed (npm ci installs @ffmpeg-installer/ffmpeg)');
+  const { data } = await sharp(await makeAnimation('webp', width, height, Array.from({ length: frames }, () => 100), seed), { animated: true })
+    .removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'stylegraph-test-video-'));
+  try {
+    const file = path.join(dir, `made.${format}`);
+    const { code, stderr } = await runTool(tools.ffmpeg, [
+      '-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
+      ...(audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${frames / fps}`] : []),
+      '-pix_fmt', 'yuv420p',
+      ...(format === 'mp4' ? ['-c:v', 'libx264', '-crf', '10', '-movflags', '+faststart'] : ['-c:v', 'libvpx-vp9', '-crf', '10', '-b:v', '0']),
+      ...(audio ? ['-c:a', format === 'mp4' ? 'aac' : 'libopus'] : []),
+      file,
+    ], { input: data, maxStdoutBytes: 0, timeoutMs: 60_000 });
+    if (code !== 0) throw new Error(`ffmpeg made no ${format}: ${stderr}`);
+    return await readFile(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -1,6 +1,7 @@
 import { startService, type Service } from '../../src/service.js';
 import { engineThreads, type Config, type Role } from '../../src/config.js';
 import type { RunEvent } from '../../src/runs/types.js';
+import type { VideoTools } from '../../src/images/video-tools.js';
 import { storeImage } from '../../src/storage/images.js';
 import { freshDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 import { makePng } from './images.js';
@@ -23,14 +24,14 @@ export interface TestService extends Service {
 
 export async function startTestService(
   kind: DatabaseKind,
-  options: { role?: Role; concurrency?: number; database?: TestDatabase } = {},
+  options: { role?: Role; concurrency?: number; database?: TestDatabase; video?: VideoTools | null } = {},
 ): Promise<TestService> {
   const database = options.database ?? await freshDatabase(kind);
   const workerConcurrency = options.concurrency ?? 1;
   const config: Config = {
     database: database.config, workerConcurrency, queuePollingSeconds: 1, workerLeaseSeconds: 30, engineThreads: engineThreads(process.env, workerConcurrency),
   };
-  const service = await startService(config, options.role ?? 'all');
+  const service = await startService(config, options.role ?? 'all', { video: options.video });
   return {
     ...service,
     database,

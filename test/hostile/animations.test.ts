@@ -7,19 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { handMadeGif, makeAnimation } from '../helpers/images.js';
-import { errorCodes, TestApi } from '../graphql/harness.js';
+import { errorCodes, TestApi, uploadImage } from '../graphql/harness.js';
 
 const CREATE = 'mutation($dataUrl: String!) { createImage(dataUrl: $dataUrl) { id frames } }';
-const UPLOAD = 'mutation($file: Upload!) { uploadImage(file: $file) { id frames } }';
 
-/** A real GraphQL multipart request of uploadImage. */
-async function upload(graphqlUrl: string, bytes: Buffer) {
-  const form = new FormData();
-  form.append('operations', JSON.stringify({ query: UPLOAD, variables: { file: null } }));
-  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-  form.append('0', new Blob([bytes], { type: 'image/gif' }), 'moving.gif');
-  const response = await fetch(graphqlUrl, { method: 'POST', headers: { 'apollo-require-preflight': 'true' }, body: form });
-  return await response.json() as { data?: { uploadImage: { id: string; frames: number } } | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+function upload(graphqlUrl: string, bytes: Buffer) {
+  return uploadImage<{ id: string; frames: number }>(graphqlUrl, { bytes, type: 'image/gif', fileName: 'moving.gif' }, 'id frames');
 }
 
 const gifDataUrl = (bytes: Buffer) => `data:image/gif;base64,${bytes.toString('base64')}`;

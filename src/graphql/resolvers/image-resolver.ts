@@ -14,7 +14,8 @@ export class ImageResolver {
   }
 
   @Mutation(() => Image, {
-    description: 'Stores an image given as a base64 data URL (PNG, JPEG, WebP or GIF; an animation within serviceInfo.limits\' '
+    description: 'Stores an image given as a base64 data URL (PNG, JPEG, WebP or GIF, or an MP4 or WebM video where '
+      + 'serviceInfo.acceptedTypes lists them; an animation or video within serviceInfo.limits\' '
       + 'maxFrames, maxTotalPixels and maxDurationMs, each frame within maxImagePixels).',
   })
   createImage(
@@ -29,7 +30,7 @@ export class ImageResolver {
   }
 
   @Mutation(() => Image, {
-    description: 'Stores an uploaded image (PNG, JPEG, WebP or GIF, within the limits createImage holds it to) sent as a GraphQL multipart request, '
+    description: 'Stores an uploaded image or video (the types and limits createImage takes) sent as a GraphQL multipart request, '
       + 'with an `apollo-require-preflight: true` header (cross-site request forgery protection). '
       + 'The file\'s name is kept as the image\'s fileName, as createImage keeps its `fileName`; a name it refuses is an error naming `file`.',
   })
@@ -44,7 +45,7 @@ export class ImageResolver {
 
   @FieldResolver(() => Float, {
     nullable: true,
-    description: 'An animation\'s average frames per second: frames x 1000 / durationMs, to two decimals (GIF delays are whole '
+    description: 'An animation\'s or a video\'s average frames per second: frames x 1000 / durationMs, to two decimals (GIF delays are whole '
       + 'hundredths of a second: 3 frames of 30 ms are 33.33). Null for a still image and for an animation that declares no delays.',
   })
   fps(@Root() image: StoredImage): number | null {

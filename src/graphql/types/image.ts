@@ -2,7 +2,7 @@ import { Field, Int, ObjectType } from 'type-graphql';
 import { MAX_FILE_NAME_LENGTH } from '../../images/image-library.js';
 
 @ObjectType({
-  description: 'A stored PNG, JPEG, WebP or GIF image, still or (GIF, WebP) animated. Its id is the SHA-256 of its bytes, so the same bytes are one image.',
+  description: 'A stored PNG, JPEG, WebP or GIF image, still or (GIF, WebP) animated, or an MP4 or WebM video. Its id is the SHA-256 of its bytes, so the same bytes are one image.',
 })
 export class Image {
   @Field({ description: 'Lower-case hex SHA-256 of the bytes (the same as id).' })

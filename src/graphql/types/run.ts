@@ -63,7 +63,7 @@ export class RunEpoch {
   }
 }
 
-@ObjectType({ description: 'One painted frame of a run whose content image is an animation (GIF or animated WebP).' })
+@ObjectType({ description: 'One painted frame of a run whose content image is an animation (GIF or animated WebP) or a video (MP4, WebM).' })
 export class RunFrame {
   @Field(() => Int, { description: '1-based, in the animation\'s order.' })
   frame!: number;

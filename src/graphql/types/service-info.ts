@@ -5,11 +5,11 @@ export class ServiceLimits {
   @Field(() => Int) maxImageBytes!: number;
   @Field(() => Int, { description: 'The largest width x height of an image, and of each frame of an animation.' })
   maxImagePixels!: number;
-  @Field(() => Int, { description: 'The most frames of an animated image (GIF, WebP).' })
+  @Field(() => Int, { description: 'The most frames of an animation (GIF, WebP) or a video (MP4, WebM).' })
   maxFrames!: number;
-  @Field(() => Int, { description: 'The largest width x height x frames of an animated image.' })
+  @Field(() => Int, { description: 'The largest width x height x frames of an animation or a video.' })
   maxTotalPixels!: number;
-  @Field(() => Int, { description: 'The longest animated image, in milliseconds: the sum of its frame delays.' })
+  @Field(() => Int, { description: 'The longest animation or video, in milliseconds: the sum of its frame delays.' })
   maxDurationMs!: number;
   @Field(() => Int) maxDim!: number;
   @Field(() => Int, { description: 'The largest epochs x stepsPerEpoch of a run.' })
@@ -56,6 +56,12 @@ export class ServiceInfo {
 
   @Field(() => ServiceLimits)
   limits!: ServiceLimits;
+
+  @Field(() => [String], {
+    description: 'The MIME types uploadImage and createImage accept: PNG, JPEG, WebP and GIF images, and MP4 and WebM videos where '
+      + 'this server has ffmpeg.',
+  })
+  acceptedTypes!: string[];
 
   @Field(() => Int, { nullable: true, description: 'Threads the engine of the most recently started run computes with on the CPU; null where libtensorflow chooses, or before any engine started.' })
   threads!: number | null;

@@ -8,7 +8,7 @@ export class StartRunInput {
   @Field(() => ID, { nullable: true, description: 'Start from this earlier run\'s images and parameters (seed included); the fields given here override them.' })
   cloneOf?: string | null;
 
-  @Field(() => ID, { nullable: true, description: 'The content image, a still PNG, JPEG or WebP (an animated or GIF image is refused); required unless cloneOf is given.' })
+  @Field(() => ID, { nullable: true, description: 'The content image: a still PNG, JPEG or WebP, or an animated GIF or WebP or a video, painted frame by frame (a still GIF, or a video of one frame, is refused); required unless cloneOf is given.' })
   contentImageId?: string | null;
 
   @Field(() => [ID], { nullable: true, description: 'One or more style images, blended, each a still PNG, JPEG or WebP (an animated or GIF image is refused); required unless cloneOf is given. Left out in the fast modes: the preset\'s painting is the style.' })
