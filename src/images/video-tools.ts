@@ -78,7 +78,15 @@ export interface ToolRun {
   timeoutMs: number;
 }
 
-/** Runs `binary` with `args` and no shell; resolves once it exits, whatever its exit code. */
+/** A tool killed for running past its time. */
+export class ToolTimeout extends Error {
+  constructor(readonly tool: string, readonly timeoutMs: number) {
+    super(`${tool} did not finish within ${timeoutMs / 1000} s`);
+    this.name = 'ToolTimeout';
+  }
+}
+
+/** Runs `binary` with `args` and no shell; resolves once it exits, whatever its exit code (rejects with ToolTimeout past `timeoutMs`). */
 export function runTool(binary: string, args: string[], run: ToolRun): Promise<ToolOutput & { stdoutBytes: number; maxStdoutExceeded: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: run.timeoutMs, killSignal: 'SIGKILL' });
@@ -107,7 +115,7 @@ export function runTool(binary: string, args: string[], run: ToolRun): Promise<T
     child.stdin.end(run.input);
     child.on('close', (code, signal) => {
       if (signal === 'SIGKILL' && !maxStdoutExceeded) {
-        reject(new Error(`${path.basename(binary)} did not finish within ${run.timeoutMs} ms`));
+        reject(new ToolTimeout(path.basename(binary), run.timeoutMs));
         return;
       }
       resolve({ stdout: Buffer.concat(kept), stderr: stderr.trim(), code, stdoutBytes, maxStdoutExceeded });

@@ -13,7 +13,7 @@ import { ImageError } from '../engine/index.js';
 import type { ApiLimits } from '../runs/limits.js';
 import type { FrameInfo, ImageInfo } from '../storage/images.js';
 import { checkFrameLimits } from './animation.js';
-import { runTool, type VideoTools } from './video-tools.js';
+import { runTool, ToolTimeout, type ToolOutput, type ToolRun, type VideoTools } from './video-tools.js';
 
 export type VideoFormat = 'mp4' | 'webm';
 
@@ -27,7 +27,8 @@ export interface Video extends ImageInfo, FrameInfo {
 const MIME_TYPES: Record<VideoFormat, string> = { mp4: 'video/mp4', webm: 'video/webm' };
 /** ISO base media brands of video files (what `ftyp` names first); AVIF and HEIF images share the container and are not videos. */
 const MP4_BRANDS = new Set(['isom', 'iso2', 'iso3', 'iso4', 'iso5', 'iso6', 'mp41', 'mp42', 'avc1', 'M4V ', 'dash', 'mmp4', 'MSNV']);
-const PROBE_TIMEOUT_MS = 30_000;
+/** Generous: a cold start of the static ffprobe reads its 79 MB from disk (measured: 18 s at 4.4 MB/s on a CI machine). */
+const PROBE_TIMEOUT_MS = 120_000;
 /** Decoding or encoding at most the limits' frames of the limits' size. */
 const CODEC_TIMEOUT_MS = 10 * 60_000;
 const PROBE_OUTPUT_BYTES = 1 << 20;
@@ -35,6 +36,7 @@ const PROBE_OUTPUT_BYTES = 1 << 20;
 /** Which video the bytes are, from their first bytes; null for anything else. */
 export function sniffVideoFormat(bytes: Uint8Array): VideoFormat | null {
   const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 64));
+  if (head.length < 12) return null;
   if (head.toString('latin1', 4, 8) === 'ftyp' && MP4_BRANDS.has(head.toString('latin1', 8, 12))) return 'mp4';
   // EBML, then a DocType element (0x4282) that says webm.
   if (head.readUInt32BE(0) === 0x1a45dfa3 && head.includes(Buffer.from([0x42, 0x82])) && head.includes('webm', 0, 'latin1')) return 'webm';
@@ -137,7 +139,7 @@ interface ProbedStream {
 }
 
 async function describe(file: string, format: VideoFormat, tools: VideoTools): Promise<Video> {
-  const { stdout, stderr, code } = await runTool(tools.ffprobe, [
+  const { stdout, stderr, code } = await reading(format, tools.ffprobe, [
     '-v', 'error', '-of', 'json',
     '-show_entries', 'stream=codec_type,width,height,nb_frames,avg_frame_rate,r_frame_rate,duration:stream_tags=rotate:stream_side_data=rotation:format=duration',
     file,
@@ -171,7 +173,7 @@ async function describe(file: string, format: VideoFormat, tools: VideoTools): P
 async function decodeFrames(file: string, video: Video, tools: VideoTools, maxFrames: number, onFrame: (frame: Buffer) => void): Promise<{ frames: number }> {
   const frameBytes = video.width * video.height * 3;
   let pending = Buffer.alloc(0);
-  const { stderr, code, stdoutBytes } = await runTool(tools.ffmpeg, [
+  const { stderr, code, stdoutBytes } = await reading(video.format, tools.ffmpeg, [
     '-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0',
     // The size is the one measured from the header, whatever the stream does later: each frame is frameBytes.
     '-vf', `fps=${video.frameRate},scale=${video.width}:${video.height}`,
@@ -191,6 +193,16 @@ async function decodeFrames(file: string, video: Video, tools: VideoTools, maxFr
   const frames = Math.floor(stdoutBytes / frameBytes);
   if (frames === 0) throw corrupt(video.format, 'no frame could be decoded');
   return { frames };
+}
+
+/** runTool on an uploaded or stored video: one that takes it past its time is refused as unreadable. */
+async function reading(format: VideoFormat, binary: string, args: string[], run: ToolRun): Promise<ToolOutput & { stdoutBytes: number }> {
+  try {
+    return await runTool(binary, args, run);
+  } catch (error) {
+    if (error instanceof ToolTimeout) throw corrupt(format, `${error.message} reading it`);
+    throw error;
+  }
 }
 
 /** How long `frames` frames last at `frameRate`, in whole ms. */

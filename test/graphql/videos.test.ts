@@ -37,7 +37,7 @@ async function streams(bytes: Buffer, format: string): Promise<string[]> {
     await writeFile(path.join(dir, `v.${format}`), bytes);
     const { stdout } = await runTool(tools!.ffprobe, [
       '-v', 'error', '-count_frames', '-show_entries', 'stream=codec_type,codec_name,width,height,avg_frame_rate,nb_read_frames', '-of', 'compact=p=0:nk=1', path.join(dir, `v.${format}`),
-    ], { maxStdoutBytes: 1 << 16, timeoutMs: 30_000 });
+    ], { maxStdoutBytes: 1 << 16, timeoutMs: 300_000 });
     return stdout.toString().trim().split('\n');
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -109,6 +109,13 @@ describe('videos in', { skip: tools ? false : 'no ffmpeg here (npm ci installs @
     const mislabelled = await api.request(CREATE, { dataUrl: dataUrl('video/webm', video) });
     assert.match(mislabelled.errors![0].message, /^dataUrl: is declared as video\/webm but holds video\/mp4/);
     assert.equal(await api.service.db.prisma.image.count(), images);
+  });
+
+  test('a file of a few bytes is no video, nor anything else: refused, naming the field', async () => {
+    for (const bytes of [Buffer.from([0x1a]), Buffer.from('ftyp')]) {
+      const response = await api.request(CREATE, { dataUrl: dataUrl('application/octet-stream', bytes) });
+      assert.deepEqual(errorCodes(response.errors), [{ code: 'BAD_USER_INPUT', field: 'dataUrl' }]);
+    }
   });
 });
 

@@ -89,7 +89,7 @@ export async function makeVideo(
       ...(format === 'mp4' ? ['-c:v', 'libx264', '-crf', '10', '-movflags', '+faststart'] : ['-c:v', 'libvpx-vp9', '-crf', '10', '-b:v', '0']),
       ...(audio ? ['-c:a', format === 'mp4' ? 'aac' : 'libopus'] : []),
       file,
-    ], { input: data, maxStdoutBytes: 0, timeoutMs: 60_000 });
+    ], { input: data, maxStdoutBytes: 0, timeoutMs: 300_000 });
     if (code !== 0) throw new Error(`ffmpeg made no ${format}: ${stderr}`);
     return await readFile(file);
   } finally {
