@@ -18,6 +18,16 @@ export interface Image {
   fileName: string | null;
 }
 
+/** An MP4 or WebM: shown by a video element, not an img. */
+export function isVideo(image: Image): boolean {
+  return image.mimeType.startsWith('video/');
+}
+
+/** The first of `images` an img can show (a video cannot be a thumbnail); null when none. */
+export function stillOf(...images: (Image | null | undefined)[]): Image | null {
+  return images.find((image): image is Image => !!image && !isVideo(image)) ?? null;
+}
+
 export interface RunEpoch {
   epoch: number;
   step: number;
@@ -99,12 +109,25 @@ export interface Run {
   params: RunParams;
   /** The last finished epoch: its preview is the picture so far. */
   latestEpoch: LatestEpoch | null;
+  /** The frames the run paints: more than 1 for an animation or a video. */
+  totalFrames: number;
+  currentFrame: number;
+  /** Of a finished run over frames: how much they flicker where the content stood still (0-255). */
+  flicker: number | null;
+}
+
+/** A painted frame of a run over an animation or a video. */
+export interface RunFrame {
+  frame: number;
+  delayMs: number;
+  image: Image;
 }
 
 export type LatestEpoch = Pick<RunEpoch, 'epoch' | 'totalLoss' | 'preview'>;
 
 export interface RunWithEpochs extends Run {
   epochs: RunEpoch[];
+  frames: RunFrame[];
 }
 
 /** Where a running run stands within its epoch (a STEP event's). */
@@ -119,9 +142,10 @@ export interface RunStep {
 export interface RunEvent {
   /** A STEP event carries the number of the event before it. */
   sequence: number;
-  kind: 'STATUS' | 'EPOCH' | 'STEP';
+  kind: 'STATUS' | 'EPOCH' | 'STEP' | 'FRAME';
   run: Run;
   epoch: RunEpoch | null;
+  frame: RunFrame | null;
   step: RunStep | null;
 }
 
@@ -136,10 +160,11 @@ export interface StartRunInput extends Partial<RunParams> {
 
 const IMAGE = 'id url width height mimeType fileName';
 const PARAMS = 'params { maxDim epochs stepsPerEpoch contentWeight styleWeight totalVariationWeight optimizer learningRate init seed preserveColors multiscale styleBlend mode preset }';
-const RUN = `id status createdAt startedAt finishedAt currentEpoch totalEpochs progress queuePosition error backend
+const RUN = `id status createdAt startedAt finishedAt currentEpoch totalEpochs progress queuePosition error backend totalFrames currentFrame flicker
   contentImage { ${IMAGE} } styleImages { ${IMAGE} } resultImage { ${IMAGE} } ${PARAMS} latestEpoch { epoch totalLoss preview { ${IMAGE} } }`;
 const EPOCH = `epoch step totalLoss contentLoss styleLoss totalVariationLoss elapsedMs preview { ${IMAGE} }`;
 const STEP = 'step epoch totalLoss elapsedMs stepsPerSecond';
+const FRAME = `frame delayMs image { ${IMAGE} }`;
 
 const TOKEN_KEY = 'stylegraph.token';
 
@@ -190,7 +215,7 @@ function imageObjectUrl(url: string): Promise<string> {
  * Shows an API image in `img`. Without a token that is its URL; with one, the
  * bytes are fetched with the token (an <img> cannot send it) and shown from memory.
  */
-export function showImage(img: HTMLImageElement, url: string): void {
+export function showImage(img: HTMLImageElement | HTMLVideoElement, url: string): void {
   img.dataset.url = url;
   if (!apiToken()) {
     img.src = url;
@@ -261,10 +286,11 @@ export interface ServiceLimits {
   maxStyleImages: number;
 }
 
-export async function serviceLimits(): Promise<ServiceLimits> {
-  const data = await request<{ serviceInfo: { limits: ServiceLimits } }>(
-    'query Limits { serviceInfo { limits { maxImageBytes maxImagePixels maxDim maxTotalSteps maxStyleImages } } }');
-  return data.serviceInfo.limits;
+/** What the server takes: its limits, and the MIME types of the files it accepts (videos only where it has ffmpeg). */
+export async function serviceInfo(): Promise<{ limits: ServiceLimits; acceptedTypes: string[] }> {
+  const data = await request<{ serviceInfo: { limits: ServiceLimits; acceptedTypes: string[] } }>(
+    'query Limits { serviceInfo { limits { maxImageBytes maxImagePixels maxDim maxTotalSteps maxStyleImages } acceptedTypes } }');
+  return data.serviceInfo;
 }
 
 /**
@@ -324,7 +350,7 @@ export async function deleteRun(id: string): Promise<boolean> {
 
 export async function getRun(id: string): Promise<RunWithEpochs | null> {
   const data = await request<{ run: RunWithEpochs | null }>(
-    `query Run($id: ID!) { run(id: $id) { ${RUN} epochs { ${EPOCH} } } }`, { id });
+    `query Run($id: ID!) { run(id: $id) { ${RUN} epochs { ${EPOCH} } frames { ${FRAME} } } }`, { id });
   return data.run;
 }
 
@@ -389,7 +415,7 @@ export function subscribeRunEvents(runId: string, sinceEpoch: number, handlers: 
   return ws().subscribe<{ runEvents: RunEvent }>(
     {
       query: `subscription RunEvents($runId: ID!, $sinceEpoch: Int, $afterSequence: Int) {
-        runEvents(runId: $runId, sinceEpoch: $sinceEpoch, afterSequence: $afterSequence) { sequence kind run { ${RUN} } epoch { ${EPOCH} } }
+        runEvents(runId: $runId, sinceEpoch: $sinceEpoch, afterSequence: $afterSequence) { sequence kind run { ${RUN} } epoch { ${EPOCH} } frame { ${FRAME} } }
       }`,
       variables,
     },

@@ -6,9 +6,9 @@
  * its run's latest image, status and final losses, repainting live; the
  * parameters that differ are marked; two runs get a before/after slider.
  */
-import { FINISHED, getRun, showImage, type Image, type Run, type RunEpoch } from './api';
+import { FINISHED, getRun, isVideo, showImage, type Image, type Run, type RunEpoch } from './api';
 import { followRun, latestPreview } from './follow-run';
-import { apiImage, clear, formatNumber, h, statusBadge, uid } from './dom';
+import { apiImage, apiPicture, clear, formatNumber, h, statusBadge, uid } from './dom';
 import { PARAM_ROWS, paramText, type ParamRow } from './params';
 import { isSweptParam, SweepForm, type SweptParam } from './sweep';
 
@@ -111,9 +111,10 @@ interface Column {
 
 /** What a column shows: the result when done, else the latest preview, else the content image. */
 function shownImage(run: Run, epochs: RunEpoch[]): { image: Image; caption: string } {
-  if (run.resultImage) return { image: run.resultImage, caption: 'Result' };
+  // A video result is compared by its last frame: the columns are images, and the slider stacks two.
+  if (run.resultImage && !isVideo(run.resultImage)) return { image: run.resultImage, caption: 'Result' };
   const last = latestPreview(epochs);
-  if (last) return { image: last.preview, caption: `Epoch ${last.epoch} of ${run.totalEpochs}` };
+  if (last) return { image: last.preview, caption: run.resultImage ? 'Result, last frame' : `Epoch ${last.epoch} of ${run.totalEpochs}` };
   return { image: run.contentImage, caption: 'Content image' };
 }
 
@@ -249,7 +250,7 @@ export class CompareView {
     };
     const imageIds = (images: Image[]) => images.map((image) => image.id).join(',');
     const thumbs = (images: Image[], label: string) => h('span', { class: 'compare-thumbs' },
-      ...images.map((image, i) => apiImage(image.url, { alt: images.length > 1 ? `${label} ${i + 1}` : label, width: 40, height: 40, loading: 'lazy' })));
+      ...images.map((image, i) => apiPicture(image, { alt: images.length > 1 ? `${label} ${i + 1}` : label, width: 40, height: 40, loading: 'lazy' })));
     row('Content', found.map((run) => run.contentImage.id), (run) => thumbs([run.contentImage], 'Content image'));
     row('Style', found.map((run) => imageIds(run.styleImages)), (run) => thumbs(run.styleImages, 'Style image'));
     const text = (param: ParamRow, run: Run) => paramText(param, run.params) ?? '–';

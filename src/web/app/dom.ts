@@ -1,5 +1,5 @@
 /** A few helpers for building the page without a framework. */
-import { showImage, type Image } from './api';
+import { isVideo, showImage, type Image } from './api';
 
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
@@ -26,6 +26,19 @@ export function apiImage(url: string, attrs: Attrs = {}): HTMLImageElement {
   const img = h('img', attrs);
   showImage(img, url);
   return img;
+}
+
+/**
+ * An image of the API as a small picture: an img, or for a video a silent
+ * video element that shows its first frame (an img cannot show a video).
+ */
+export function apiPicture(image: Image, attrs: Attrs = {}): HTMLImageElement | HTMLVideoElement {
+  if (!isVideo(image)) return apiImage(image.url, attrs);
+  const { alt, loading: _lazy, ...rest } = attrs;
+  const video = h('video', { ...rest, muted: true, playsinline: true, preload: 'metadata', ...(alt ? { 'aria-label': String(alt) } : { 'aria-hidden': 'true' }) });
+  video.muted = true;
+  showImage(video, image.url);
+  return video;
 }
 
 export function append(parent: Node, ...children: Child[]): void {

@@ -4,13 +4,15 @@
  * epoch); its steps too where the view wants them. One place for what the
  * run view and the comparison both do.
  */
-import { getRun, subscribeRunEvents, subscribeRunSteps, type ApiError, type Image, type Run, type RunEpoch, type RunStep } from './api';
+import { getRun, subscribeRunEvents, subscribeRunSteps, type ApiError, type Image, type Run, type RunEpoch, type RunFrame, type RunStep, type RunWithEpochs } from './api';
 
 export interface RunFollowHandlers {
   /** The run as an event tells it; `added` is the epoch the event brought, if new. */
   changed(run: Run, added: RunEpoch | undefined): void;
-  /** The run as it ended, fetched again, its epochs merged. */
-  ended(run: Run): void;
+  /** The run as it ended, fetched again (its frames too), its epochs merged. */
+  ended(run: RunWithEpochs): void;
+  /** A frame of a run over an animation or a video is painted. */
+  frame?(frame: RunFrame): void;
   /** A step of the epoch in progress (a few a second); steps are subscribed to only when this is given. */
   step?(step: RunStep): void;
   error(error: ApiError): void;
@@ -37,6 +39,7 @@ export function followRun(runId: string, epochs: RunEpoch[], handlers: RunFollow
     next: (event) => {
       if (!following) return;
       const [added] = event.kind === 'EPOCH' && event.epoch ? mergeEpochs(epochs, [event.epoch]) : [];
+      if (event.kind === 'FRAME' && event.frame) handlers.frame?.(event.frame);
       handlers.changed(event.run, added);
     },
     error: (error) => following && handlers.error(error),

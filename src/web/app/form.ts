@@ -4,7 +4,7 @@
  * Errors from the API appear next to the field they name.
  */
 import { ApiError, estimateRun, isFastMode, RUN_MODES, startRun, UNUSED_IN_MODE, uploadImage, type Image, type Preset, type Run, type RunEstimate, type RunMode, type RunParams, type ServiceLimits, type StartRunInput } from './api';
-import { apiImage, clear, formatDuration, h, imageName, keepFocus, MODE_LABELS, uid } from './dom';
+import { apiImage, apiPicture, clear, formatDuration, h, imageName, keepFocus, MODE_LABELS, uid } from './dom';
 
 /**
  * The settings a run's speed depends on that the form opens on: a good
@@ -71,11 +71,17 @@ function fieldKey(field: string): string {
   return field.replace(/^input\./, '').replace(/\[\d+\]$/, '').replace(/\.\d+$/, '');
 }
 
+/** What every server takes (serviceInfo.acceptedTypes adds videos where it has ffmpeg); a style image is one of these. */
+const STILL_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
+const SHRUNK_TYPES = new Set(['image/png', 'image/jpeg']);
+
 /**
  * A file the server would refuse for its size is shrunk in the browser first
  * (the result is at most a few thousand pixels anyway); others go as they are.
  */
 async function fitWithinLimits(file: File, limits: ServiceLimits): Promise<Blob> {
+  // Only PNG and JPEG: a canvas would keep one frame of a GIF, a WebP (either may move) or a video.
+  if (!SHRUNK_TYPES.has(file.type)) return file;
   if (file.size < 2 * 1024 * 1024 && file.size <= limits.maxImageBytes) return file;
   let bitmap: ImageBitmap;
   try {
@@ -138,13 +144,15 @@ export class RunForm {
   private readonly styleFile: HTMLInputElement;
   private idempotencyKey = randomKey();
   private limits: ServiceLimits = { maxImageBytes: 16 * 1024 * 1024, maxImagePixels: 25_000_000, maxDim: 2048, maxTotalSteps: 10_000, maxStyleImages: 8 };
+  /** Until the server says: the still types every server takes. */
+  private acceptedTypes = STILL_TYPES;
   private uploads = 0;
 
   constructor(private readonly onStarted: (run: Run) => void) {
     const contentFileId = uid('content-file');
     const styleFileId = uid('style-file');
-    this.contentFile = h('input', { id: contentFileId, type: 'file', accept: 'image/*', class: 'file-input', name: 'contentFile', 'aria-describedby': 'content-error' });
-    this.styleFile = h('input', { id: styleFileId, type: 'file', accept: 'image/*', multiple: true, class: 'file-input', name: 'styleFiles', 'aria-describedby': 'style-error' });
+    this.contentFile = h('input', { id: contentFileId, type: 'file', accept: STILL_TYPES.join(','), class: 'file-input', name: 'contentFile', 'aria-describedby': 'content-error' });
+    this.styleFile = h('input', { id: styleFileId, type: 'file', accept: STILL_TYPES.join(','), multiple: true, class: 'file-input', name: 'styleFiles', 'aria-describedby': 'style-error' });
     this.contentFile.addEventListener('change', () => {
       const file = this.contentFile.files?.[0];
       if (file) void this.upload(file, 'content');
@@ -297,9 +305,12 @@ export class RunForm {
     this.applyMode();
   }
 
-  /** The server's limits: checked here first, so the form says at once what it would refuse. */
-  setLimits(limits: ServiceLimits): void {
+  /** The server's limits and accepted types: checked here first, so the form says at once what it would refuse. */
+  setServiceInfo({ limits, acceptedTypes }: { limits: ServiceLimits; acceptedTypes: string[] }): void {
     this.limits = limits;
+    this.acceptedTypes = acceptedTypes;
+    // Animations and videos are painted only as the content.
+    this.contentFile.accept = acceptedTypes.join(',');
     const maxDim = this.inputs.get('maxDim') as HTMLInputElement;
     maxDim.max = String(limits.maxDim);
     const hint = document.getElementById(`${maxDim.id}-hint`);
@@ -469,8 +480,10 @@ export class RunForm {
   private async upload(file: File, role: 'content' | 'style'): Promise<void> {
     const errorKey = role === 'content' ? 'contentImageId' : 'styleImageIds';
     this.showError(errorKey, '');
-    if (!file.type.startsWith('image/')) {
-      this.showError(errorKey, `${file.name} is not an image.`);
+    // An unknown type (some systems give none) goes to the server, which reads the bytes.
+    if (file.type && !this.acceptedTypes.includes(file.type)) {
+      const kinds = this.acceptedTypes.some((type) => type.startsWith('video/')) ? 'a PNG, JPEG, WebP or GIF image, or an MP4 or WebM video' : 'a PNG, JPEG, WebP or GIF image';
+      this.showError(errorKey, `${file.name} is not ${kinds}.`);
       return;
     }
     const slot: Slot = { pending: { src: URL.createObjectURL(file), name: file.name } };
@@ -498,7 +511,7 @@ export class RunForm {
     const attrs = { alt: label, width: 96, height: 96 };
     const name = slot.pending?.name ?? (slot.image ? imageName(slot.image) : '');
     return h('figure', { class: `slot${slot.pending ? ' slot-pending' : ''}` },
-      slot.image ? apiImage(slot.image.url, attrs) : h('img', { ...attrs, src: slot.pending?.src ?? '' }),
+      slot.image ? apiPicture(slot.image, attrs) : h('img', { ...attrs, src: slot.pending?.src ?? '' }),
       slot.pending ? h('span', { class: 'slot-status' }, 'Uploading…') : h('figcaption', { class: 'slot-name', title: name }, name),
       h('button', { type: 'button', class: 'slot-remove', 'aria-label': `Remove ${label}`, onclick: onRemove }, '×'));
   }
@@ -552,7 +565,7 @@ export class RunForm {
             this.showError(role === 'content' ? 'contentImageId' : 'styleImageIds', '');
             this.renderSlots();
           },
-        }, apiImage(image.url, { alt: '', width: 48, height: 48, loading: 'lazy' })));
+        }, apiPicture(image, { alt: '', width: 48, height: 48, loading: 'lazy' })));
       }
       box.append(list);
     });

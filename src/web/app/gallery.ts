@@ -1,6 +1,6 @@
 /** History: every run, newest first, with its final image and parameters; filter by status; open or clone. */
-import { FINISHED, listRuns, RUN_STATUSES, type Image, type Run, type RunStatus } from './api';
-import { apiImage, clear, formatDate, formatNumber, h, keepFocus, MODE_LABELS, STATUS_LABELS, statusBadge, uid } from './dom';
+import { FINISHED, listRuns, RUN_STATUSES, stillOf, type Image, type Run, type RunStatus } from './api';
+import { apiPicture, clear, formatDate, formatNumber, h, keepFocus, MODE_LABELS, STATUS_LABELS, statusBadge, uid } from './dom';
 
 const PAGE_SIZE = 12;
 
@@ -165,13 +165,14 @@ export class Gallery {
 
   private card(run: Run): HTMLLIElement {
     // The picture so far where there is no result yet (or never will be: a canceled run).
-    const image = run.resultImage ?? run.latestEpoch?.preview ?? run.contentImage;
+    // Of a video result, the latest painted frame (a card shows a picture, not a player); a video content shows its first frame.
+    const image = stillOf(run.resultImage, run.latestEpoch?.preview) ?? run.contentImage;
     const p = run.params;
     const open = () => this.actions.open(run);
     return h('li', { class: 'run-card', 'data-run-id': run.id, 'data-status': run.status },
       // Named by its text (no aria-label), so that the visible progress is part of the name.
       h('button', { type: 'button', class: 'run-card-image', onclick: open, 'data-focus-key': `image-${run.id}` },
-        apiImage(image.url, {
+        apiPicture(image, {
           alt: '', loading: 'lazy', width: image.width, height: image.height,
           class: `${image === run.contentImage ? 'pending' : 'result'}${image.width < 64 ? ' small' : ''}`,
         }),
@@ -183,7 +184,7 @@ export class Gallery {
           h('time', { datetime: run.createdAt }, formatDate(run.createdAt))),
         h('p', { class: 'run-card-params' }, cardParams(run)),
         h('div', { class: 'run-card-thumbs', 'aria-hidden': 'true' },
-          ...[run.contentImage, ...run.styleImages].slice(0, 4).map((img) => apiImage(img.url, { alt: '', width: 28, height: 28, loading: 'lazy' }))),
+          ...[run.contentImage, ...run.styleImages].slice(0, 4).map((img) => apiPicture(img, { alt: '', width: 28, height: 28, loading: 'lazy' }))),
         h('div', { class: 'run-card-actions' },
           h('button', { type: 'button', class: 'link-button', onclick: open, 'data-focus-key': `open-${run.id}` }, 'Open'),
           h('button', {

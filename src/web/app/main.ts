@@ -4,7 +4,7 @@
  * `#/compare/<id>,<id>,...` and `#/sweep/<param>/<id>,...` (runs side by side, compare.ts).
  */
 import './style.css';
-import { apiToken, listPresets, serviceLimits, setApiToken, UNAUTHENTICATED_EVENT, type Run } from './api';
+import { apiToken, listPresets, serviceInfo, setApiToken, UNAUTHENTICATED_EVENT, type Run } from './api';
 import { CompareSelection, CompareView, comparisonOfHash } from './compare';
 import { h } from './dom';
 import { RunForm } from './form';
@@ -141,5 +141,5 @@ document.querySelector('[data-nav="gallery"]')!.addEventListener('click', () => 
 window.addEventListener('hashchange', route);
 route();
 void gallery.reload();
-serviceLimits().then((limits) => form.setLimits(limits), () => undefined);
+serviceInfo().then((info) => form.setServiceInfo(info), () => undefined);
 listPresets().then((presets) => form.setPresets(presets), () => undefined);

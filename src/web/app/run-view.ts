@@ -1,13 +1,16 @@
 /**
  * Watching one run: the preview repaints at each epoch, the loss curves grow
  * point by point, status, epoch x/N, elapsed, ETA, queue position; cancel,
- * clone, delete; every epoch's preview to step through.
+ * clone, delete; every epoch's preview to step through; for an animation or
+ * a video, the strip of painted frames filling in, and the result played.
  */
-import { ApiError, cancelRun, deleteRun, FINISHED, getRun, isFastMode, linkImage, showImage, UNUSED_IN_MODE, type Image, type Run, type RunEpoch } from './api';
+import {
+  ApiError, cancelRun, deleteRun, FINISHED, getRun, isFastMode, isVideo, linkImage, showImage, UNUSED_IN_MODE, type Image, type Run, type RunEpoch, type RunFrame,
+} from './api';
 import { followRun, latestPreview } from './follow-run';
 import { LossChart } from './chart';
 import { PARAM_ROWS, paramText } from './params';
-import { apiImage, clear, formatDate, formatDuration, formatNumber, h, keepFocus, MODE_LABELS, statusBadge } from './dom';
+import { apiImage, apiPicture, clear, formatDate, formatDuration, formatNumber, h, keepFocus, MODE_LABELS, statusBadge } from './dom';
 
 interface ProgressPoint {
   /** Local clock when it was learned. */
@@ -23,6 +26,9 @@ function progressOfEpoch(epoch: RunEpoch): ProgressPoint {
   return { localMs: Date.now(), elapsedMs: epoch.elapsedMs, step: epoch.step, stepsPerSecond: null };
 }
 
+/** A result's file name ends as its kind: a run over a GIF gives a GIF, over an MP4 an MP4. */
+const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/gif': 'gif', 'image/webp': 'webp', 'video/mp4': 'mp4', 'video/webm': 'webm' };
+
 /** How long each epoch shows when the epochs are played. */
 const PLAY_FRAME_MS = 700;
 
@@ -36,6 +42,8 @@ export class RunView {
   readonly element: HTMLElement;
   private run: Run | undefined;
   private epochs: RunEpoch[] = [];
+  /** Of a run over frames: those painted, in order. */
+  private frames: RunFrame[] = [];
   /** The epoch shown in the big image; undefined follows the latest. */
   private pinnedEpoch: number | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -52,6 +60,10 @@ export class RunView {
   private readonly badgeHost = h('span', { class: 'badge-host', role: 'status', 'aria-live': 'polite' });
   private readonly meta = h('p', { class: 'run-meta' });
   private readonly preview = h('img', { class: 'preview-image', id: 'preview', alt: 'Run preview' });
+  private readonly previewButton = h('button', { type: 'button', class: 'preview-button', onclick: () => this.showFullSize() },
+    this.preview, h('span', { class: 'visually-hidden' }, ', view full size'));
+  /** A video result plays here, looping and silent until the user turns the sound on. */
+  private readonly previewVideo = h('video', { class: 'preview-video', controls: true, loop: true, muted: true, playsinline: true, hidden: true });
   private readonly previewCaption = h('figcaption', { class: 'preview-caption' });
   private readonly progress = h('progress', { class: 'progress', max: 1, value: 0, 'aria-labelledby': 'progress-label' });
   private readonly progressLabel = h('span', { id: 'progress-label', class: 'progress-label' });
@@ -59,6 +71,12 @@ export class RunView {
   private readonly actions = h('div', { class: 'run-actions' });
   private readonly message = h('p', { class: 'run-message', role: 'alert' });
   private readonly epochStrip = h('ol', { class: 'epoch-strip', 'aria-label': 'Previews by epoch' });
+  private readonly frameCount = h('p', { class: 'frame-count' });
+  private readonly frameStrip = h('ol', { class: 'frame-strip', 'aria-label': 'Painted frames' });
+  private readonly framesSection = h('section', { class: 'frames', 'aria-labelledby': 'frames-title', hidden: true },
+    h('h3', { class: 'subhead', id: 'frames-title' }, 'Frame by frame'),
+    this.frameCount,
+    this.frameStrip);
   /** Replaying the epochs: play/pause and a scrubber (a range input: arrow keys step through epochs). */
   private readonly playButton = h('button', { type: 'button', class: 'button play-button' }, 'Play');
   private readonly scrubber = h('input', { type: 'range', class: 'scrubber', id: 'epoch-scrubber', min: 1, max: 1, step: 1, value: 1 });
@@ -87,9 +105,7 @@ export class RunView {
       h('header', { class: 'run-header' }, this.title, this.badgeHost),
       this.meta,
       h('figure', { class: 'preview' },
-        h('div', { class: 'preview-frame' },
-          h('button', { type: 'button', class: 'preview-button', onclick: () => this.showFullSize() },
-            this.preview, h('span', { class: 'visually-hidden' }, ', view full size'))),
+        h('div', { class: 'preview-frame' }, this.previewButton, this.previewVideo),
         this.previewCaption),
       this.lightbox,
       h('div', { class: 'progress-row' }, this.progressLabel, this.progress),
@@ -97,6 +113,7 @@ export class RunView {
       this.message,
       this.actions,
       this.chart.element,
+      this.framesSection,
       h('section', { class: 'epochs', 'aria-labelledby': 'epochs-title' },
         h('h3', { class: 'subhead', id: 'epochs-title' }, 'Epoch by epoch'),
         this.player,
@@ -122,11 +139,13 @@ export class RunView {
     this.message.textContent = '';
     let run: Run | null;
     let epochs: RunEpoch[] = [];
+    let frames: RunFrame[] = [];
     try {
       const fetched = await getRun(typeof runOrId === 'string' ? runOrId : runOrId.id);
       if (generation !== this.generation) return;
       run = fetched;
       epochs = fetched?.epochs ?? [];
+      frames = fetched?.frames ?? [];
     } catch (error) {
       if (generation !== this.generation) return;
       if (typeof runOrId === 'string') {
@@ -141,6 +160,7 @@ export class RunView {
     }
     this.run = run;
     this.epochs = [...epochs].sort((a, b) => a.epoch - b.epoch);
+    this.frames = frames;
     this.pinnedEpoch = undefined;
     const last = this.epochs.at(-1);
     this.progressAt = last ? progressOfEpoch(last) : undefined;
@@ -173,6 +193,7 @@ export class RunView {
   private showMissing(message: string): void {
     this.run = undefined;
     this.epochs = [];
+    this.frames = [];
     this.chart.setEpochs([]);
     this.title.textContent = 'Run not found';
     clear(this.badgeHost);
@@ -180,6 +201,8 @@ export class RunView {
     this.message.textContent = message;
     this.preview.removeAttribute('src');
     delete this.preview.dataset.url;
+    this.showVideo(null);
+    this.framesSection.hidden = true;
     this.previewCaption.textContent = '';
     // Nothing of the run shown before may stay: its progress least of all.
     this.progress.value = 0;
@@ -204,10 +227,14 @@ export class RunView {
         this.render();
         this.handlers.changed(run);
       },
+      frame: (frame) => {
+        if (!this.frames.some((f) => f.frame === frame.frame)) this.frames.push(frame);
+      },
       ended: (run) => {
         if (this.ticker !== undefined) clearInterval(this.ticker);
         this.ticker = undefined;
         this.run = run;
+        this.frames = run.frames;
         this.chart.setEpochs(this.epochs);
         this.render();
         this.handlers.changed(run);
@@ -229,7 +256,10 @@ export class RunView {
     const run = this.run!;
     const pinned = this.pinnedEpoch !== undefined ? this.epochs.find((e) => e.epoch === this.pinnedEpoch) : undefined;
     if (pinned?.preview) return { image: pinned.preview, caption: `Epoch ${pinned.epoch} of ${run.totalEpochs}` };
-    if (run.resultImage) return { image: run.resultImage, caption: `Result · ${run.resultImage.width}×${run.resultImage.height}` };
+    if (run.resultImage) {
+      const frames = run.totalFrames > 1 ? ` · ${run.totalFrames} frames` : '';
+      return { image: run.resultImage, caption: `Result · ${run.resultImage.width}×${run.resultImage.height}${frames}` };
+    }
     const last = latestPreview(this.epochs);
     if (last) return { image: last.preview, caption: `Epoch ${last.epoch} of ${run.totalEpochs}` };
     return { image: run.contentImage, caption: run.status === 'QUEUED' ? 'Content image · waiting to start' : 'Content image · painting starts after the first epoch' };
@@ -246,7 +276,8 @@ export class RunView {
     this.meta.textContent = `Created ${formatDate(run.createdAt)}${run.backend ? ` · ${run.backend}` : ''}`;
 
     const { image, caption } = this.shownImage();
-    if (image && this.preview.dataset.url !== image.url) {
+    this.showVideo(image && isVideo(image) ? image : null);
+    if (image && !isVideo(image) && this.preview.dataset.url !== image.url) {
       showImage(this.preview, image.url);
       this.preview.width = image.width;
       this.preview.height = image.height;
@@ -254,6 +285,7 @@ export class RunView {
       this.preview.classList.toggle('preview-pixelated', image.width < 64);
     }
     this.preview.alt = `${caption} of run ${run.id.slice(0, 8)}`;
+    this.previewVideo.setAttribute('aria-label', `${caption} of run ${run.id.slice(0, 8)}`);
     this.preview.dataset.epoch = String(this.epochs.at(-1)?.epoch ?? 0);
     this.previewCaption.textContent = caption;
 
@@ -266,7 +298,47 @@ export class RunView {
     // A finished run has no Cancel: the keyboard then continues at the run's heading.
     keepFocus(this.actions, () => this.renderActions(run), this.title);
     this.renderEpochStrip();
+    this.renderFrameStrip();
     this.renderInputs();
+  }
+
+  /** Plays `video` in place of the preview image; null shows the image again. */
+  private showVideo(video: Image | null): void {
+    this.previewVideo.hidden = video === null;
+    this.previewButton.hidden = video !== null;
+    if (video === null) {
+      this.previewVideo.pause();
+      this.previewVideo.removeAttribute('src');
+      delete this.previewVideo.dataset.url;
+      return;
+    }
+    if (this.previewVideo.dataset.url === video.url) return;
+    this.previewVideo.width = video.width;
+    this.previewVideo.height = video.height;
+    this.previewVideo.classList.toggle('preview-pixelated', video.width < 64);
+    showImage(this.previewVideo, video.url);
+    // Muted, so the browser lets it start on its own; its controls turn the sound on. (The muted attribute is only
+    // the default a parsed page starts from: the state is the property's.)
+    this.previewVideo.muted = true;
+    this.previewVideo.autoplay = true;
+  }
+
+  /** A run over frames: one place per frame, each painted one's image as it comes. */
+  private renderFrameStrip(): void {
+    const run = this.run!;
+    this.framesSection.hidden = run.totalFrames <= 1;
+    if (this.framesSection.hidden) return;
+    this.frameCount.textContent = `${this.frames.length} of ${run.totalFrames} frames painted`;
+    clear(this.frameStrip);
+    const painted = new Map(this.frames.map((frame) => [frame.frame, frame]));
+    for (let index = 1; index <= run.totalFrames; index++) {
+      const frame = painted.get(index);
+      this.frameStrip.append(frame
+        ? h('li', { class: 'frame-thumb', 'data-frame': index },
+          apiImage(frame.image.url, { alt: `Frame ${index}`, width: 48, height: 48, loading: 'lazy' }))
+        : h('li', { class: 'frame-thumb frame-pending', 'data-frame': index },
+          h('span', { 'aria-hidden': 'true' }, String(index)), h('span', { class: 'visually-hidden' }, `Frame ${index}, not painted yet`)));
+    }
   }
 
   private renderActions(run: Run): void {
@@ -278,7 +350,7 @@ export class RunView {
     // Without a result (running, canceled, failed) the latest epoch is the picture so far, and downloadable too.
     const latest = latestPreview(this.epochs);
     const download = run.resultImage
-      ? { image: run.resultImage, label: 'Download', file: `stylegraph-${run.id.slice(0, 8)}.png` }
+      ? { image: run.resultImage, label: 'Download', file: `stylegraph-${run.id.slice(0, 8)}.${EXTENSIONS[run.resultImage.mimeType] ?? 'png'}` }
       : latest ? { image: latest.preview, label: `Download epoch ${latest.epoch}`, file: `stylegraph-${run.id.slice(0, 8)}-epoch-${latest.epoch}.png` } : undefined;
     if (download) {
       const link = h('a', { class: 'button', download: download.file, 'data-focus-key': 'download' }, download.label);
@@ -457,7 +529,7 @@ export class RunView {
     const run = this.run!;
     clear(this.inputs);
     const thumb = (image: Image, label: string) => h('figure', { class: 'input-thumb' },
-      apiImage(image.url, { alt: '', width: 72, height: 72, loading: 'lazy' }),
+      apiPicture(image, { alt: '', width: 72, height: 72, loading: 'lazy' }),
       h('figcaption', {}, label, image.fileName ? h('span', { class: 'input-name', title: image.fileName }, image.fileName) : null));
     this.inputs.append(thumb(run.contentImage, 'Content'));
     // The fast modes' one style image is the preset network's painting.
