@@ -172,7 +172,9 @@ async function describe(file: string, format: VideoFormat, tools: VideoTools): P
  */
 async function decodeFrames(file: string, video: Video, tools: VideoTools, maxFrames: number, onFrame: (frame: Buffer) => void): Promise<{ frames: number }> {
   const frameBytes = video.width * video.height * 3;
-  let pending = Buffer.alloc(0);
+  // The pieces of the frame being read, joined once it is whole: joining at each piece would copy a large frame over and over.
+  let pieces: Buffer[] = [];
+  let pieceBytes = 0;
   const { stderr, code, stdoutBytes } = await reading(video.format, tools.ffmpeg, [
     '-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0',
     // The size is the one measured from the header, whatever the stream does later: each frame is frameBytes.
@@ -180,11 +182,16 @@ async function decodeFrames(file: string, video: Video, tools: VideoTools, maxFr
     '-frames:v', String(maxFrames), '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
   ], {
     onStdout: (chunk) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= frameBytes) {
-        onFrame(pending.subarray(0, frameBytes));
-        pending = pending.subarray(frameBytes);
+      pieces.push(chunk);
+      pieceBytes += chunk.length;
+      if (pieceBytes < frameBytes) return;
+      let joined = Buffer.concat(pieces, pieceBytes);
+      while (joined.length >= frameBytes) {
+        onFrame(joined.subarray(0, frameBytes));
+        joined = joined.subarray(frameBytes);
       }
+      pieces = joined.length > 0 ? [joined] : [];
+      pieceBytes = joined.length;
     },
     maxStdoutBytes: maxFrames * frameBytes,
     timeoutMs: CODEC_TIMEOUT_MS,
