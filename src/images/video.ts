@@ -100,7 +100,8 @@ export interface EncodedVideo extends ImageInfo, FrameInfo {
  * odd width or height loses its last column or row.
  */
 export async function writeVideo(format: VideoFormat, frameRate: string, painted: Uint8Array[], source: Uint8Array, tools: VideoTools): Promise<EncodedVideo> {
-  const { info } = await sharp(painted[0]).raw().toBuffer({ resolveWithObject: true });
+  // The frames' size from the first one's header (PNG, all one size): the pixels are decoded once, below.
+  const info = await sharp(painted[0]).metadata();
   const raw = await Promise.all(painted.map((frame) => sharp(frame).removeAlpha().raw().toBuffer()));
   const width = info.width - (info.width % 2);
   const height = info.height - (info.height % 2);
