@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ParamError } from '../../src/engine/params.js';
-import type { RunEvent } from '../../src/runs/types.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
-import { startTestService, TINY_PARAMS, type TestService } from '../helpers/service.js';
+import { eventsUntilFinished, startTestService, TINY_PARAMS, type TestService } from '../helpers/service.js';
 
 // The API role: runs stay QUEUED (no worker), so the service is tested on its own.
 for (const kind of DATABASE_KINDS) {
@@ -70,15 +69,16 @@ for (const kind of DATABASE_KINDS) {
 
     test('cancel while queued: CANCELED once, with numbered events; finished runs stay as they are', async () => {
       const { run } = await service.runs.startRun({ contentImage: content, styleImages: [style], params: TINY_PARAMS });
-      const events: RunEvent[] = [];
-      service.runs.events.subscribe(run.id, (event) => events.push(event));
+      // On PostgreSQL events come back from the database after cancelRun returns, so they are awaited, not read at once.
+      const finished = eventsUntilFinished(service, run.id, 10_000);
       const canceled = await service.runs.cancelRun(run.id);
       assert.equal(canceled?.status, 'CANCELED');
       assert.ok(canceled?.finishedAt);
+      // The creation's own event (1) may still be on its way too: the cancel's is the one after it.
+      assert.deepEqual((await finished).filter((e) => e.seq > run.eventSeq).map((e) => [e.type, e.seq]), [['status', 2]]);
       const again = await service.runs.cancelRun(run.id);
       assert.deepEqual(again, canceled);
-      // On PostgreSQL the creation's own event (1) may still be on its way from the database: the cancel's is the one after it.
-      assert.deepEqual(events.filter((e) => e.seq > run.eventSeq).map((e) => [e.type, e.seq]), [['status', 2]]);
+      assert.equal((await service.runs.getRun(run.id))?.eventSeq, 2, 'a second cancel numbers no event');
       assert.equal(await service.runs.cancelRun('00000000-0000-4000-8000-000000000000'), null);
     });
 
