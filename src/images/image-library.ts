@@ -6,18 +6,12 @@ import { deleteUnusedImages, findImage, readImageChunks, STILL, storeImage, visi
 import type { ApiLimits } from '../runs/limits.js';
 import { SharedResults } from '../shared-results.js';
 import { Gate } from '../gate.js';
-import type { MovingImages } from './moving-images.js';
+import { checkDeclaredType, type MovingImages } from './moving-images.js';
 
 const IMAGE_ID = /^[0-9a-f]{64}$/;
 /** RFC 2397; its scheme, like every URL scheme, is case-insensitive (RFC 3986). */
 const DATA_URL = /^data:([^,]*),(.*)$/is;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-/** Declared types that name what the bytes must be; anything else declared is refused, nothing declared is fine. */
-const DECLARED: Record<string, string> = {
-  'image/png': 'image/png', 'image/jpeg': 'image/jpeg', 'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg', 'image/webp': 'image/webp', 'image/gif': 'image/gif',
-  'video/mp4': 'video/mp4', 'video/webm': 'video/webm',
-};
-const UNDECLARED = new Set(['', 'application/octet-stream']);
 /** Images decoded at once: each may take width * height * 3 bytes (75 MB at the default pixel limit); an animation's frames pass through, none is kept. */
 const MAX_CONCURRENT_DECODES = 2;
 /** The longest file name kept, in characters (code points): what common file systems allow. */
@@ -208,13 +202,4 @@ function keptFileName({ value, field }: GivenFileName): string | null {
     throw new ParamError(field, `the file name holds U+${code}, which is not printable; names must be printable text`);
   }
   return name;
-}
-
-/** The accepted type a declared (data URL or upload) type names; undefined when nothing is declared. */
-function checkDeclaredType(raw: string, field: string): string | undefined {
-  const type = raw.trim().toLowerCase();
-  if (UNDECLARED.has(type)) return undefined;
-  const accepted = DECLARED[type];
-  if (!accepted) throw new ParamError(field, `is declared as "${raw.slice(0, 100)}"; this server accepts PNG, JPEG, WebP or GIF images and MP4 or WebM videos only`);
-  return accepted;
 }

@@ -15,6 +15,27 @@ import type { VideoTools } from './video-tools.js';
 /** Still images every server takes; the engine reads them. */
 const STILL_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
 const VIDEO_FORMATS: readonly VideoFormat[] = ['mp4', 'webm'];
+/** Every type there is, as the messages name them. */
+const KNOWN_TYPES = [...STILL_TYPES, ...VIDEO_FORMATS.map(videoMimeType)];
+const KNOWN_KINDS = 'PNG, JPEG, WebP or GIF images and MP4 or WebM videos';
+/** Other names clients declare those types by. */
+const TYPE_ALIASES: Record<string, string> = { 'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg' };
+/** Declared types that say nothing of what the file is. */
+const UNDECLARED = new Set(['', 'application/octet-stream']);
+
+/**
+ * The type a declared (data URL or upload) type names, which the bytes must
+ * then be; undefined when nothing is declared; refused, naming `field`, when
+ * it is no type there is. A video declared where there is no ffmpeg passes
+ * here: `probe` says what the server lacks.
+ */
+export function checkDeclaredType(raw: string, field: string): string | undefined {
+  const type = raw.trim().toLowerCase();
+  if (UNDECLARED.has(type)) return undefined;
+  const named = TYPE_ALIASES[type] ?? type;
+  if (!KNOWN_TYPES.includes(named)) throw new ParamError(field, `is declared as "${raw.slice(0, 100)}"; this server accepts ${KNOWN_KINDS} only`);
+  return named;
+}
 
 /** A moving image as it came in: its header's measure, and for a video what reading it again needs. */
 export type MovingImage = ImageInfo & FrameInfo & ({ format: AnimationFormat } | Video);
@@ -69,6 +90,7 @@ export class MovingImages {
       const delayMs = Math.round(video.durationMs! / frames.length);
       return {
         frames, delaysMs: frames.map(() => delayMs),
+        // The source is written to a file again for its sound: one kept through a run of hours would be left behind by a crash.
         join: (painted) => writeVideo(videoFormat, video.frameRate, painted, bytes, tools),
       };
     }
