@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { uploadImage } from '../graphql/harness.js';
 import { assertAccessible, assertTapTargets } from '../helpers/axe.js';
 import { ARTIFACTS_DIR, browserMissing, loadAllImages, watchConsole } from '../helpers/browser.js';
 import { makePng } from '../helpers/images.js';
@@ -43,12 +44,8 @@ describe('comparing runs', { skip: browserMissing() }, () => {
   let second: ApiRun;
 
   async function upload(seed: number): Promise<string> {
-    const form = new FormData();
-    form.append('operations', JSON.stringify({ query: 'mutation($file: Upload!) { uploadImage(file: $file) { id } }', variables: { file: null } }));
-    form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-    form.append('0', new Blob([await makePng(32, 32, seed)], { type: 'image/png' }), `image-${seed}.png`);
-    const response = await fetch(`${api.url}/graphql`, { method: 'POST', headers: { 'apollo-require-preflight': 'true' }, body: form });
-    return ((await response.json()) as { data: { uploadImage: { id: string } } }).data.uploadImage.id;
+    const { data } = await uploadImage<{ id: string }>(`${api.url}/graphql`, { bytes: await makePng(32, 32, seed), type: 'image/png', fileName: `image-${seed}.png` }, 'id');
+    return data!.uploadImage.id;
   }
 
   async function listRuns(): Promise<ApiRun[]> {
