@@ -152,7 +152,7 @@ const RUN_EVENTS = `subscription($runId: ID!, $afterSequence: Int) {
     kind
     status
     run { error totalEpochs resultImage { url } params { stepsPerEpoch } }
-    epoch { epoch step totalLoss contentLoss styleLoss totalVariationLoss elapsedMs preview { url width height } }
+    epoch { epoch step totalLoss contentLoss styleLoss totalVariationLoss temporalLoss elapsedMs preview { url width height } }
   }
 }`;
 
@@ -162,7 +162,7 @@ interface RunEventData {
     kind: 'STATUS' | 'EPOCH';
     status: string;
     run: { error: string | null; totalEpochs: number; resultImage: { url: string } | null; params: { stepsPerEpoch: number } };
-    epoch: { epoch: number; step: number; totalLoss: number; contentLoss: number; styleLoss: number; totalVariationLoss: number; elapsedMs: number; preview: { url: string; width: number; height: number } } | null;
+    epoch: { epoch: number; step: number; totalLoss: number; contentLoss: number; styleLoss: number; totalVariationLoss: number; temporalLoss: number; elapsedMs: number; preview: { url: string; width: number; height: number } } | null;
   };
 }
 
@@ -204,7 +204,7 @@ export async function* runOnServer(
             epochs: run.totalEpochs,
             step: epoch.step,
             totalSteps,
-            losses: { total: epoch.totalLoss, content: epoch.contentLoss, style: epoch.styleLoss, totalVariation: epoch.totalVariationLoss },
+            losses: { total: epoch.totalLoss, content: epoch.contentLoss, style: epoch.styleLoss, totalVariation: epoch.totalVariationLoss, temporal: epoch.temporalLoss },
             elapsedMs: epoch.elapsedMs,
             etaMs: (epoch.elapsedMs / epoch.step) * (totalSteps - epoch.step),
             width: epoch.preview.width,

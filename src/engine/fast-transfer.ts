@@ -58,7 +58,7 @@ export function fastTransfer(vgg: Vgg19, network: FastStyleNetwork, input: FastT
   const started = performance.now();
   const { fitted, styled } = stylizeFitted(network, input.content, params.maxDim);
   try {
-    let losses: Losses = { total: 0, content: 0, style: 0, totalVariation: 0 };
+    let losses: Losses = { total: 0, content: 0, style: 0, totalVariation: 0, temporal: 0 };
     let layers: LayerLosses = { content: {}, style: {} };
     if (input.styles.length > 0) {
       const objective = new StyleObjective(vgg, params);

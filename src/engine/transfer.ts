@@ -249,8 +249,8 @@ export class StyleObjective {
 }
 
 export function readLosses(terms: LossTerms): Losses {
-  const [total, content, style, totalVariation] = tf.stack([terms.total, terms.content, terms.style, terms.totalVariation]).dataSync();
-  return { total, content, style, totalVariation };
+  const [total, content, style, totalVariation, temporal] = tf.stack([terms.total, terms.content, terms.style, terms.totalVariation, terms.temporal]).dataSync();
+  return { total, content, style, totalVariation, temporal };
 }
 
 export function readLayerLosses(terms: LossTerms): LayerLosses {

@@ -19,6 +19,8 @@ export interface Losses {
   content: number;
   style: number;
   totalVariation: number;
+  /** The temporal coherence term of a frame after the first (params.temporalWeight), part of `total`; else 0. */
+  temporal: number;
 }
 
 export interface LayerLosses {

@@ -150,6 +150,7 @@ export class RunLifecycle {
             contentLoss: epoch.losses.content,
             styleLoss: epoch.losses.style,
             totalVariationLoss: epoch.losses.totalVariation,
+            temporalLoss: epoch.losses.temporal,
             layerLosses: epoch.layers as unknown as Prisma.InputJsonObject,
             elapsedMs: Math.round(epoch.elapsedMs),
             previewSha256: preview.sha256,
@@ -198,6 +199,7 @@ export class RunLifecycle {
             contentLoss: epoch.contentLoss,
             styleLoss: epoch.styleLoss,
             totalVariationLoss: epoch.totalVariationLoss,
+            temporalLoss: epoch.temporalLoss,
             elapsedMs: epoch.elapsedMs,
             delayMs: frame.delayMs,
             // Retention drops previews of finished runs only, never of one RUNNING.

@@ -38,7 +38,7 @@ export function toRunRecord(row: RunRow): RunRecord {
 }
 
 function lossesOf(row: EpochRow | FrameRow): Losses {
-  return { total: row.totalLoss, content: row.contentLoss, style: row.styleLoss, totalVariation: row.totalVariationLoss };
+  return { total: row.totalLoss, content: row.contentLoss, style: row.styleLoss, totalVariation: row.totalVariationLoss, temporal: row.temporalLoss };
 }
 
 export function toEpochRecord(row: EpochRow): EpochRecord {

@@ -7,7 +7,7 @@ import { errorCodes, TestApi } from './harness.js';
 
 const CREATE = 'mutation($dataUrl: String!) { createImage(dataUrl: $dataUrl) { id } }';
 const START = 'mutation($input: StartRunInput!) { startRun(input: $input) { id totalFrames currentFrame progress } }';
-const FRAME_FIELDS = 'frame totalLoss contentLoss styleLoss elapsedMs delayMs image { id url mimeType width height }';
+const FRAME_FIELDS = 'frame totalLoss contentLoss styleLoss totalVariationLoss temporalLoss elapsedMs delayMs image { id url mimeType width height }';
 const EVENTS = `subscription($runId: ID!) {
   runEvents(runId: $runId) { sequence kind status epoch { epoch } frame { ${FRAME_FIELDS} } run { currentFrame progress } }
 }`;
@@ -24,7 +24,7 @@ const DELAYS = [100, 200, 100, 150];
 const FAST = { mode: 'FAST', preset: 'wave', maxDim: 32 };
 
 interface FrameData {
-  frame: number; totalLoss: number; contentLoss: number; styleLoss: number; elapsedMs: number; delayMs: number;
+  frame: number; totalLoss: number; contentLoss: number; styleLoss: number; totalVariationLoss: number; temporalLoss: number; elapsedMs: number; delayMs: number;
   image: { id: string; url: string; mimeType: string; width: number; height: number };
 }
 interface EventData {
@@ -87,6 +87,7 @@ for (const kind of DATABASE_KINDS) {
         assert.deepEqual(events.filter((e) => e.kind === 'FRAME').map((e) => e.run.progress), [0.25, 0.5, 0.75, 1]);
         for (const frame of frames) {
           assert.ok(frame.totalLoss > 0 && frame.styleLoss > 0 && frame.contentLoss > 0, JSON.stringify(frame));
+          assert.equal(frame.temporalLoss, 0, 'a fast-style network has no temporal term');
           // 40x32 fitted to maxDim 32, as a still image is.
           assert.deepEqual([frame.image.mimeType, frame.image.width, frame.image.height], ['image/png', 32, 25]);
         }
@@ -130,6 +131,13 @@ for (const kind of DATABASE_KINDS) {
       const alone = await paintContent('image/gif', content, { ...OPTIMIZE, temporalWeight: 0 });
       assert.equal(alone.run.status, 'SUCCEEDED');
       assert.ok(run.flicker < alone.run.flicker, `flicker ${run.flicker} with coherence, ${alone.run.flicker} without`);
+      // The temporal term is reported apart, and counted in the total, in each frame after the first, and only with coherence.
+      const held = (frames: FrameData[]) => frames.map((f) => f.temporalLoss > 0);
+      assert.deepEqual([held(run.frames), held(alone.run.frames)], [[false, true, true], [false, false, false]]);
+      for (const f of [...run.frames, ...alone.run.frames] as FrameData[]) {
+        const sum = f.contentLoss + f.styleLoss + f.totalVariationLoss + f.temporalLoss;
+        assert.ok(Math.abs(sum - f.totalLoss) <= 1e-5 * f.totalLoss, `frame ${f.frame}: ${JSON.stringify(f)}`);
+      }
     });
 
     test('the steps limit counts every frame of an animation, and none in FAST', async () => {

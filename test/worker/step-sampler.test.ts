@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { StepEvent } from '../../src/engine/index.js';
 import { STEP_INTERVAL_MS, StepSampler } from '../../src/worker/step-sampler.js';
 
-const LOSSES = { content: 1, style: 2, totalVariation: 0.5 };
+const LOSSES = { content: 1, style: 2, totalVariation: 0.5, temporal: 0 };
 
 /** Steps of `ms` each, back to back, from `first` on. */
 function steps(first: number, count: number, ms: number): StepEvent[] {

@@ -43,6 +43,9 @@ export class RunEpoch {
   @Field(() => Float) styleLoss!: number;
   @Field(() => Float) totalVariationLoss!: number;
 
+  @Field(() => Float, { description: 'The temporal coherence term (temporalWeight), part of totalLoss: in a run over an animation or a video, how far the frame is from the previous painted frame where the content stood still; 0 for the first frame, a still image, or temporalWeight 0.' })
+  temporalLoss!: number;
+
   @Field(() => Int, { description: 'Optimisation time from the run\'s start to the end of this epoch.' })
   elapsedMs!: number;
 
@@ -57,6 +60,7 @@ export class RunEpoch {
       contentLoss: record.losses.content,
       styleLoss: record.losses.style,
       totalVariationLoss: record.losses.totalVariation,
+      temporalLoss: record.losses.temporal,
       elapsedMs: record.elapsedMs,
       previewImage: record.previewImage,
     };
@@ -72,6 +76,9 @@ export class RunFrame {
   @Field(() => Float) contentLoss!: number;
   @Field(() => Float) styleLoss!: number;
   @Field(() => Float) totalVariationLoss!: number;
+
+  @Field(() => Float, { description: 'The temporal coherence term (temporalWeight), part of totalLoss: in a run over an animation or a video, how far the frame is from the previous painted frame where the content stood still; 0 for the first frame, a still image, or temporalWeight 0.' })
+  temporalLoss!: number;
 
   @Field(() => Int, { description: 'Painting time from the run\'s start to the end of this frame.' })
   elapsedMs!: number;
@@ -89,6 +96,7 @@ export class RunFrame {
       contentLoss: record.losses.content,
       styleLoss: record.losses.style,
       totalVariationLoss: record.losses.totalVariation,
+      temporalLoss: record.losses.temporal,
       elapsedMs: record.elapsedMs,
       delayMs: record.delayMs,
       imageId: record.image,
