@@ -12,6 +12,7 @@ import type { SqlSession } from '../storage/sql-session.js';
  */
 
 const QUEUE = 'stylegraph-runs';
+const SCHEMA = 'pgboss';
 
 /** pg-boss's longest allowed job (under 24 h); a handler running longer is failed and retried. */
 const MAX_RUN_HOURS = 23;
@@ -35,17 +36,46 @@ export interface RunQueueOptions {
 
 export type RunJobHandler = (job: { jobId: string; runId: string }) => Promise<void>;
 
+type SqlExecutor = PgBoss.Db['executeSql'];
+
+/** pg-boss's own SQL (its internal plans: the version is pinned in package.json), to know its statements by. */
+const BOSS_PLANS = require('pg-boss/src/plans') as { completeJobs(schema: string): string; failJobsById(schema: string): string };
+/** What pg-boss writes when a handler settles: the job's outcome. */
+const OUTCOME_WRITES = new Set([BOSS_PLANS.completeJobs(SCHEMA), BOSS_PLANS.failJobsById(SCHEMA)]);
+
+/**
+ * The database as pg-boss is given it. pg-boss 10 writes a job's outcome
+ * when its handler settles without awaiting the write (Manager.watch), so
+ * that write failing (a connection lost at that moment) would be an
+ * unhandled rejection, which ends a Node process. It is logged here instead;
+ * the job, left active, expires and is retried, and the handler then finds
+ * its run finished. Outcomes the queue writes itself use `direct`.
+ */
+function bossExecutor(direct: SqlExecutor, logger: Logger): SqlExecutor {
+  return async (text, values) => {
+    try {
+      return await direct(text, values);
+    } catch (err) {
+      if (!OUTCOME_WRITES.has(text)) throw err;
+      logger.warn({ err }, 'writing a job\'s outcome failed; the job will be retried once it expires');
+      // As both statements answer when they change no job: none was.
+      return { rows: [{ count: 0 }] };
+    }
+  };
+}
+
 export class RunQueue {
   private readonly workerIds: string[] = [];
 
-  private constructor(private readonly boss: PgBoss, private readonly db: Database) {}
+  private constructor(private readonly boss: PgBoss, private readonly db: Database, private readonly direct: PgBoss.Db) {}
 
   /** Installs or upgrades pg-boss's tables (schema `pgboss`) in the shared database, then starts it. */
   static async start(db: Database, options: RunQueueOptions): Promise<RunQueue> {
+    // PGlite has a single connection and the server pool is Prisma's: pg-boss uses the same one.
+    const direct: PgBoss.Db = { executeSql: async (text, values) => db.sql.query(text, values) };
     const boss = new PgBoss({
-      // PGlite has a single connection and the server pool is Prisma's: pg-boss uses the same one.
-      db: { executeSql: async (text, values) => db.sql.query(text, values) },
-      schema: 'pgboss',
+      db: { executeSql: bossExecutor(direct.executeSql, options.logger) },
+      schema: SCHEMA,
       schedule: false, // no cron jobs: saves a timer and its queries
       pollingIntervalSeconds: options.pollingSeconds,
     });
@@ -67,7 +97,7 @@ export class RunQueue {
         await session.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCKS.queueInstall]);
       }
     });
-    return new RunQueue(boss, db);
+    return new RunQueue(boss, db, direct);
   }
 
   /**
@@ -100,7 +130,7 @@ export class RunQueue {
    * in the queue, keeping their place: jobs are taken oldest first.
    */
   async retry(jobIds: string[]): Promise<void> {
-    if (jobIds.length > 0) await this.boss.fail(QUEUE, jobIds);
+    if (jobIds.length > 0) await this.boss.fail(QUEUE, jobIds, { db: this.direct });
   }
 
   /**
