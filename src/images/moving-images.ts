@@ -15,8 +15,10 @@ import type { VideoTools } from './video-tools.js';
 /** Still images every server takes; the engine reads them. */
 const STILL_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
 const VIDEO_FORMATS: readonly VideoFormat[] = ['mp4', 'webm'];
+/** Videos: taken where the server has ffmpeg. */
+const VIDEO_TYPES = VIDEO_FORMATS.map(videoMimeType);
 /** Every type there is, as the messages name them. */
-const KNOWN_TYPES = [...STILL_TYPES, ...VIDEO_FORMATS.map(videoMimeType)];
+const KNOWN_TYPES = [...STILL_TYPES, ...VIDEO_TYPES];
 const KNOWN_KINDS = 'PNG, JPEG, WebP or GIF images and MP4 or WebM videos';
 /** Other names clients declare those types by. */
 const TYPE_ALIASES: Record<string, string> = { 'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg' };
@@ -56,7 +58,7 @@ export class MovingImages {
 
   /** The MIME types uploads may be: videos only where ffmpeg is. */
   get acceptedTypes(): string[] {
-    return [...STILL_TYPES, ...(this.video ? VIDEO_FORMATS.map(videoMimeType) : [])];
+    return [...(this.video ? KNOWN_TYPES : STILL_TYPES)];
   }
 
   /**

@@ -2,6 +2,9 @@ import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { EpochRecord, FrameRecord } from '../../runs/types.js';
 import { InitImage, OptimizerKind, PoolingMode, RunMode, RunStatus } from './enums.js';
 
+/** temporalLoss, as an epoch and a frame describe it. */
+const TEMPORAL_LOSS = 'The temporal coherence term (temporalWeight), part of totalLoss: in a run over an animation or a video, how far the frame is from the previous painted frame where the content stood still; 0 for the first frame, a still image, or temporalWeight 0.';
+
 @ObjectType({ description: 'The parameters a run was started with, defaults filled in.' })
 export class RunParams {
   @Field(() => Int) maxDim!: number;
@@ -43,7 +46,7 @@ export class RunEpoch {
   @Field(() => Float) styleLoss!: number;
   @Field(() => Float) totalVariationLoss!: number;
 
-  @Field(() => Float, { description: 'The temporal coherence term (temporalWeight), part of totalLoss: in a run over an animation or a video, how far the frame is from the previous painted frame where the content stood still; 0 for the first frame, a still image, or temporalWeight 0.' })
+  @Field(() => Float, { description: TEMPORAL_LOSS })
   temporalLoss!: number;
 
   @Field(() => Int, { description: 'Optimisation time from the run\'s start to the end of this epoch.' })
@@ -77,7 +80,7 @@ export class RunFrame {
   @Field(() => Float) styleLoss!: number;
   @Field(() => Float) totalVariationLoss!: number;
 
-  @Field(() => Float, { description: 'The temporal coherence term (temporalWeight), part of totalLoss: in a run over an animation or a video, how far the frame is from the previous painted frame where the content stood still; 0 for the first frame, a still image, or temporalWeight 0.' })
+  @Field(() => Float, { description: TEMPORAL_LOSS })
   temporalLoss!: number;
 
   @Field(() => Int, { description: 'Painting time from the run\'s start to the end of this frame.' })
