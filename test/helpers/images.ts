@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import type { RgbImage } from '../../src/engine/index.js';
 import { locateVideoTools, runTool } from '../../src/images/video-tools.js';
 
 /** A small PNG with a pattern that depends on `seed`, so different seeds give different bytes. */
@@ -95,4 +96,14 @@ export async function makeVideo(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The `width` x `height` window of `image` whose top left corner is (left, top). */
+export function crop(image: RgbImage, left: number, top: number, width: number, height: number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const start = ((top + y) * image.width + left) * 3;
+    data.set(image.data.subarray(start, start + width * 3), y * width * 3);
+  }
+  return { width, height, data };
 }
