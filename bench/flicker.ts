@@ -5,9 +5,9 @@
  * last frame's losses, with coherence at each weight asked for and without
  * it (temporalWeight 0), on two scenes made from the content photo:
  *   - square: a red square moving over the still photo (most pixels static);
- *   - pan: a window sliding over the photo, `pan` px a frame (nothing is
- *     static, but smooth regions change little: what a mask without optical
- *     flow makes of a camera move).
+ *   - pan: a window sliding over the photo, `pan` px a frame (a camera
+ *     move: coherence has to follow the optical flow, and strokes that stay
+ *     on the screen count as flicker).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';

@@ -82,7 +82,7 @@ async function main() {
     return;
   }
   if (values.only === 'flicker') {
-    report('Temporal coherence: flicker (0-255, where the content stood still) of frames painted one after the other', await benchmarkFlicker(backend, {
+    report('Temporal coherence: flicker (0-255, along the content\'s motion where it did not change) of frames painted one after the other', await benchmarkFlicker(backend, {
       size: Number(values['flicker-size']), frames: Number(values['flicker-frames']), steps: Number(values['flicker-steps']),
       pan: Number(values.pan), weights: numbers(values['temporal-weights']!), content: values.content!, style: values.style!,
     }), json);

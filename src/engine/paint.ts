@@ -21,9 +21,7 @@ export interface PaintInput extends Omit<StylizeInput, 'initImage'> {
 export async function* paint(vgg: Vgg19, input: PaintInput): AsyncGenerator<TransferEvent> {
   const { params, resume, signal } = input;
   if (!isFastMode(params.mode)) {
-    // Ruder et al.'s start: a frame begins where the previous one ended, so what stood still begins painted alike.
-    const initImage = input.previous && params.temporalWeight > 0 ? input.previous.result : undefined;
-    yield* stylize(vgg, { ...input, initImage });
+    yield* stylize(vgg, input);
     return;
   }
   const network = () => {

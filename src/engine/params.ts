@@ -68,8 +68,9 @@ export interface TransferParams {
   preset: string | null;
   /**
    * In a run over an animation, how strongly each frame is held to the
-   * previous frame's result where the content stood still (engine/temporal);
-   * above 0, mode 'optimize' also starts each frame from the previous result.
+   * previous frame's result carried along the content's motion (optical
+   * flow), where the content did not change along it (engine/temporal);
+   * above 0, mode 'optimize' also starts each frame from that carried result.
    * 0 paints every frame on its own. A still image has no previous frame.
    */
   temporalWeight: number;

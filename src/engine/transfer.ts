@@ -3,7 +3,7 @@ import { gramMatrix, gramMatrixGradient, meanSquaredError, totalVariation, total
 import { createOptimizer, type Optimizer } from './optimizers';
 import { ParamError, type TransferParams } from './params';
 import { fitSize, fitToMaxDim, matchedLuminanceImage, resizeTo, rgbToTensor, tensorToRgb, withColorsOf } from './pixels';
-import { temporalLoss, temporalLossGradient, temporalTarget, type PreviousFrame, type TemporalTarget } from './temporal';
+import { carryOver, temporalLoss, temporalLossGradient, temporalTarget, type CarriedFrame, type PreviousFrame, type TemporalTarget } from './temporal';
 import type { Checkpoint, EpochEvent, LayerLosses, Losses, OptimizationEvent, RgbImage } from './types';
 import type { Features, Vgg19 } from './vgg19';
 
@@ -28,10 +28,12 @@ export interface StylizeInput {
    */
   initImage?: RgbImage;
   /**
-   * In a run over an animation, the frame before this one: where the content
-   * did not change since, the image is held to that frame's result, with
-   * weight params.temporalWeight (nothing is added at weight 0). The loss
-   * reported as total includes that term.
+   * In a run over an animation, the frame before this one. With a
+   * params.temporalWeight above 0, its result is carried along the content's
+   * motion (temporal's carryOver): the image starts from it (unless
+   * initImage is given) and is held to it, with that weight, where the
+   * content stood still along the motion. The loss reported as total
+   * includes that term.
    */
   previous?: PreviousFrame;
 }
@@ -112,7 +114,7 @@ export interface Targets {
   contentFeatures: Record<string, tf.Tensor>;
   /** The blend of the style images' Gram matrices, per style layer. */
   styleGrams: Record<string, tf.Tensor>;
-  /** The previous frame's result and where the content stood still, when there is a previous frame and a temporal weight. */
+  /** The previous frame's result carried along the motion and where it holds, when there is a previous frame and a temporal weight. */
   temporal?: TemporalTarget;
 }
 
@@ -152,7 +154,7 @@ export class StyleObjective {
     this.styleLayerNames = params.styleLayers.map((l) => l.layer);
   }
 
-  targets(content: RgbImage, styles: RgbImage[], maxDim: number, previous?: PreviousFrame): Targets {
+  targets(content: RgbImage, styles: RgbImage[], maxDim: number, carried?: CarriedFrame): Targets {
     const { params, vgg } = this;
     const blend = blendWeights(params, styles.length);
     const contentImage = tf.tidy(() => fitToMaxDim(rgbToTensor(content), maxDim));
@@ -173,7 +175,7 @@ export class StyleObjective {
       }
     });
     const [, height, width] = contentImage.shape;
-    const temporal = previous && params.temporalWeight > 0 ? temporalTarget(previous, content, width, height) : undefined;
+    const temporal = carried && temporalTarget(carried, width, height);
     return { content: contentImage, contentFeatures, styleGrams, temporal };
   }
 
@@ -273,10 +275,11 @@ function noiseImage(width: number, height: number, seed: number): tf.Tensor4D {
   return tf.tensor4d(data, [1, height, width, 3]);
 }
 
-function initialImage(input: StylizeInput, content: tf.Tensor4D): tf.Tensor4D {
+function initialImage(input: StylizeInput, content: tf.Tensor4D, carried: CarriedFrame | undefined): tf.Tensor4D {
   const [, height, width] = content.shape;
-  if (input.initImage) {
-    const start = input.initImage;
+  // Ruder et al.'s start: a frame begins where the previous one ended, carried along the motion.
+  const start = input.initImage ?? carried?.image;
+  if (start) {
     return tf.tidy(() => resizeTo(rgbToTensor(start), width, height));
   }
   switch (input.params.init) {
@@ -311,6 +314,7 @@ export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<
   }
   checkImagesFit(params, input.content, input.styles);
   const objective = new StyleObjective(vgg, params);
+  const carried = input.previous && params.temporalWeight > 0 ? carryOver(input.previous, input.content) : undefined;
   const schedule = scaleSchedule(params);
   const totalSteps = params.epochs * params.stepsPerEpoch;
   const started = performance.now();
@@ -335,10 +339,10 @@ export async function* stylize(vgg: Vgg19, input: StylizeInput): AsyncGenerator<
       }
       const scale = schedule[scaleIndex];
       if (!targets) {
-        targets = objective.targets(input.content, input.styles, scale.maxDim, input.previous);
+        targets = objective.targets(input.content, input.styles, scale.maxDim, carried);
         const [, height, width] = targets.content.shape;
         if (!image) {
-          image = initialImage(input, targets.content);
+          image = initialImage(input, targets.content, carried);
         } else if (image.shape[1] !== height || image.shape[2] !== width) {
           // A new size starts the optimiser afresh.
           const previous = image;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BackendName, Checkpoint, EngineSpeed } from '../engine/index.js';
-import type { EngineEpoch, EngineJob, EngineStats, EngineStep, EngineThreadData, FromEngine, ToEngine } from './engine-protocol.js';
+import type { EngineEpoch, EngineJob, EngineStats, EngineStep, EngineThreadData, FlickerJob, FromEngine, ToEngine } from './engine-protocol.js';
 
 /** What a job's progress is handed to. */
 export interface JobHandlers {
@@ -93,8 +93,7 @@ export class EngineClient {
 
   /** Runs a job to its end. Rejects with EngineAborted when `signal` stops it, else with the engine's error. */
   run(job: EngineJob, { onEpoch, onStep }: JobHandlers, signal: AbortSignal): Promise<void> {
-    if (this.busy || !this.usable) throw new Error('engine thread is busy or unusable');
-    this.busy = true;
+    this.claim();
     let handled = Promise.resolve();
     const send = (message: ToEngine) => this.thread.postMessage(message);
     const abort = () => send({ type: 'abort' });
@@ -133,6 +132,29 @@ export class EngineClient {
       this.onExit = undefined;
       this.busy = false;
     });
+  }
+
+  /** The flicker of a finished animation (the engine's flicker), measured in the thread. */
+  measureFlicker(job: FlickerJob): Promise<number | null> {
+    this.claim();
+    return new Promise<number | null>((resolve, reject) => {
+      this.onExit = reject;
+      this.listener = (message) => {
+        if (message.type === 'flicker') resolve(message.flicker);
+        else if (message.type === 'failed') reject(new Error(message.message));
+      };
+      this.thread.postMessage({ type: 'flicker', job } satisfies ToEngine);
+    }).finally(() => {
+      this.listener = undefined;
+      this.onExit = undefined;
+      this.busy = false;
+    });
+  }
+
+  /** One job at a time, and none in a thread that is gone or failed. */
+  private claim(): void {
+    if (this.busy || !this.usable) throw new Error('engine thread is busy or unusable');
+    this.busy = true;
   }
 
   async terminate(): Promise<void> {

@@ -50,7 +50,13 @@ export interface EngineStats {
   stepMs: number[];
 }
 
-export type ToEngine = { type: 'run'; job: EngineJob } | { type: 'abort' };
+/** A finished animation's frames (encoded, as EngineJob's), to measure the flicker of (the engine's flicker). */
+export interface FlickerJob {
+  contents: Uint8Array[];
+  results: Uint8Array[];
+}
+
+export type ToEngine = { type: 'run'; job: EngineJob } | { type: 'abort' } | { type: 'flicker'; job: FlickerJob };
 
 export type FromEngine =
   /** Started: what it computes on, and how fast (measured before this message). */
@@ -61,5 +67,7 @@ export type FromEngine =
   /** The state an aborted job stopped at (after its last epoch), sent before its `failed`. */
   | { type: 'aborted'; checkpoint: Checkpoint }
   | { type: 'finished' }
+  /** The answer to a `flicker` job. */
+  | { type: 'flicker'; flicker: number | null }
   | { type: 'failed'; message: string }
   | { type: 'stats'; stats: EngineStats };

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   decodeImage, encodePng, initBackend, loadFastStyleNetwork, loadVgg19, largestFittingMaxDim, listFastStylePresets, locateFastStyleModels,
-  measureEngineSpeed, optimizerStateArrays, paint, WasmMemoryError, type Checkpoint, type EpochEvent, type FastStyleNetwork, type PreviousFrame, type RgbImage,
+  flicker, measureEngineSpeed, optimizerStateArrays, paint, WasmMemoryError, type Checkpoint, type EpochEvent, type FastStyleNetwork, type PreviousFrame, type RgbImage,
   type TransferParams, type Vgg19,
 } from '../engine/index.js';
-import type { EngineJob, EngineThreadData, FromEngine, ToEngine } from './engine-protocol.js';
+import type { EngineJob, EngineThreadData, FlickerJob, FromEngine, ToEngine } from './engine-protocol.js';
 import { StepSampler } from './step-sampler.js';
 
 const port = parentPort!;
@@ -121,6 +121,16 @@ async function runDecoded(
   }
 }
 
+/** Here, not in the worker's thread: an optical flow per pair of frames takes a good part of a second at 512 px. */
+async function measureFlicker(job: FlickerJob): Promise<number | null> {
+  const decode = async (frames: Uint8Array[]) => {
+    const decoded: RgbImage[] = [];
+    for (const frame of frames) decoded.push(await decodeImage(frame));
+    return decoded;
+  };
+  return flicker(await decode(job.contents), await decode(job.results));
+}
+
 /** The first fast-style network there is, to time a pass of; none without a models folder. */
 async function anyFastStyleNetwork(): Promise<FastStyleNetwork | undefined> {
   try {
@@ -140,6 +150,13 @@ async function main(): Promise<void> {
   port.on('message', (message: ToEngine) => {
     if (message.type === 'abort') {
       current?.abort();
+      return;
+    }
+    if (message.type === 'flicker') {
+      measureFlicker(message.job).then(
+        (value) => post({ type: 'flicker', flicker: value }),
+        (err: Error) => post({ type: 'failed', message: `measuring the flicker: ${err.message}` }),
+      );
       return;
     }
     const controller = (current = new AbortController());

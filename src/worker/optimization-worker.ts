@@ -1,4 +1,4 @@
-import { decodeImage, estimateRunTime, flicker } from '../engine/index.js';
+import { estimateRunTime } from '../engine/index.js';
 import type { MovingImages } from '../images/moving-images.js';
 import type { Telemetry } from '../observability/telemetry.js';
 import type { RunQueue } from '../queue/run-queue.js';
@@ -29,12 +29,6 @@ export class RunSuspended extends Error {
 
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** The flicker of painted frames (PNG) over their content frames (PNG). */
-async function flickerOf(contents: Uint8Array[], painted: Uint8Array[]): Promise<number | null> {
-  const decode = (frames: Uint8Array[]) => Promise.all(frames.map((frame) => decodeImage(frame)));
-  return flicker(await decode(contents), await decode(painted));
 }
 
 /**
@@ -182,11 +176,12 @@ export class OptimizationWorker {
    * A run over an animation: each frame is painted as a still image, by an
    * engine job of its own whose epochs are stored as the run's (numbered on
    * from the previous frame's), then stored as a frame (RunLifecycle.recordFrame).
-   * With a temporal weight, a frame is held to the previous frame's result
-   * where the content stood still (the engine's `previous`). A run taken
-   * again resumes the first frame not stored, from its checkpoint. Then the
-   * painted frames are joined into an animation of the content's kind, each
-   * shown as long as its content frame, and that is the result.
+   * With a temporal weight, a frame starts from and is held to the previous
+   * frame's result carried along the content's motion (the engine's
+   * `previous`). A run taken again resumes the first frame not stored, from
+   * its checkpoint. Then the painted frames are joined into an animation of
+   * the content's kind, each shown as long as its content frame, and that is
+   * the result, with its flicker (measured in the engine thread).
    */
   private async paintFrames(run: RunRecord, engine: EngineClient, controller: AbortController): Promise<void> {
     const owner = this.leases.workerId;
@@ -216,7 +211,7 @@ export class OptimizationWorker {
       paintedBytes.push(...(await retryTransient(() => this.runs.imageBytes([recorded.image]))));
     }
     const { bytes, ...info } = await animation.join(paintedBytes);
-    const flicker = await flickerOf(animation.frames, paintedBytes);
+    const flicker = await engine.measureFlicker({ contents: animation.frames, results: paintedBytes });
     await this.lifecycle.succeedWithAnimation(run.id, { bytes, info, flicker }, owner);
   }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { initBackend, paint, resolveParams, type PreviousFrame, type RgbImage, type TransferParams, type Vgg19 } from '../../src/engine';
-import { flicker, staticMask } from '../../src/engine/temporal';
+import { carryOver, flicker } from '../../src/engine/temporal';
+import { crop } from '../helpers/images';
 import { readSharedImage, sharedVgg19 } from '../helpers/shared-data';
 
 const SIZE = 40;
@@ -51,25 +52,61 @@ function meanDifference(a: RgbImage, b: RgbImage, where: (x: number, y: number) 
 }
 
 describe('temporal coherence', () => {
-  it('staticMask marks what stood still, above noise of a few levels', () => {
-    const before = solid(4, 2, 100);
-    const after = solid(4, 2, 100);
-    after.data.set([110, 95, 104], 0); // 19 levels in all: noise
-    after.data.set([180, 100, 100], 3 * 5); // 80 levels: it moved
-    assert.deepEqual(Array.from(staticMask(before, after)), [1, 1, 1, 1, 1, 0, 1, 1]);
-    assert.throws(() => staticMask(before, solid(2, 4, 100)), /different sizes/);
+  /** A stand-in for a painted frame that follows its content exactly: the content in negative. */
+  const negative = (image: RgbImage): RgbImage => ({ ...image, data: image.data.map((v) => 255 - v) });
+  let photo: RgbImage;
+  before(async () => {
+    await initBackend({ backend: 'wasm' });
+    photo = await readSharedImage('tubingen.jpg', 96);
   });
 
-  it('flicker averages the change between results where the content stood still, over the pairs', () => {
-    const contents = [solid(4, 4, 0), solid(4, 4, 0), solid(4, 4, 0)];
-    contents[2].data.fill(255, 0, 8 * 3); // the top half of the last content frame changes
-    const results = [solid(2, 2, 10), solid(2, 2, 16), solid(2, 2, 16)];
-    results[2].data.fill(200, 0, 2 * 3); // ... and its result there, which does not count
-    results[2].data[3 * 3] = 22; // one static pixel's channel changes by 6 of the 6 values counted
-    // Results half the contents' size: each result pixel takes the mask of the content pixel it comes from.
-    assert.equal(flicker(contents, results), (6 + 1) / 2);
-    assert.equal(flicker([contents[0]], [results[0]]), null, 'one frame has no pair');
-    assert.throws(() => flicker(contents, results.slice(1)), /3 content frames for 2 results/);
+  it('carries the previous result along a pan, held where the content stayed, free where it came into frame', () => {
+    const [earlier, later] = [crop(photo, 4, 4, 64, 48), crop(photo, 6, 4, 64, 48)];
+    const { image, mask } = carryOver({ content: earlier, result: negative(earlier) }, later);
+    const expected = negative(later);
+    let [held, total, off] = [0, 0, 0];
+    for (let y = 0; y < 48; y++) {
+      for (let x = 0; x < 62; x++) {
+        const i = y * 64 + x;
+        total++;
+        if (!mask[i]) continue;
+        held++;
+        for (let c = 0; c < 3; c++) off += Math.abs(image.data[i * 3 + c] - expected.data[i * 3 + c]) / 3;
+      }
+      for (const x of [62, 63]) assert.equal(mask[y * 64 + x], 0, 'came into the frame');
+    }
+    assert.ok(held / total > 0.8, `${((100 * held) / total).toFixed(0)}% held`);
+    assert.ok(off / held < 3, `the carried result is ${(off / held).toFixed(2)} levels off the result moved with the scene`);
+    assert.throws(() => carryOver({ content: earlier, result: earlier }, crop(photo, 0, 0, 48, 64)), /different sizes/);
+  });
+
+  it('frees what changed where it stands, above noise of a few levels', () => {
+    const before = crop(photo, 0, 0, 32, 32);
+    const after = { ...before, data: Uint8Array.from(before.data) };
+    after.data.set([80, 80, 80].map((v, c) => (before.data[c] + v + 128) % 256), 0); // far from what it was: a change
+    const noisy = (16 * 32 + 16) * 3;
+    after.data.set([3, -2, 2].map((v, c) => Math.min(255, Math.max(0, before.data[noisy + c] + v))), noisy); // 7 levels: noise
+    const { mask } = carryOver({ content: before, result: negative(before) }, after);
+    assert.equal(mask[0], 0);
+    assert.equal(mask[16 * 32 + 16], 1);
+  });
+
+  it('flicker: on a still shot, the change between results where the content stood still, averaged over the pairs', () => {
+    const still = crop(photo, 0, 0, 8, 8);
+    const results = [solid(4, 4, 10), solid(4, 4, 16), solid(4, 4, 16)];
+    results[2].data[3 * 3] = 22; // one channel of one pixel changes by 6, of the 48 values counted
+    // Results half the contents' size: the contents are compared at the results' size.
+    assert.equal(flicker([still, still, still], results), (6 + 6 / 48) / 2);
+    assert.equal(flicker([still], [results[0]]), null, 'one frame has no pair');
+    assert.throws(() => flicker([still, still, still], results.slice(1)), /3 content frames for 2 results/);
+  });
+
+  it('flicker: on a pan, strokes that stay on the screen flicker and strokes that move with the scene do not', () => {
+    const contents = [0, 2, 4].map((left) => crop(photo, left, 4, 64, 48));
+    const withTheScene = flicker(contents, contents.map(negative))!;
+    const onTheScreen = flicker(contents, contents.map(() => negative(contents[0])))!;
+    assert.ok(withTheScene < 3, `${withTheScene.toFixed(2)} for strokes moving with the scene`);
+    assert.ok(onTheScreen > 5 * withTheScene, `${onTheScreen.toFixed(2)} for strokes fixed on the screen`);
   });
 
   describe('with the real VGG19', () => {
@@ -77,7 +114,6 @@ describe('temporal coherence', () => {
     let contents: RgbImage[];
     let style: RgbImage;
     before(async () => {
-      await initBackend({ backend: 'wasm' });
       vgg = await sharedVgg19();
       contents = movingSquare(await readSharedImage('tubingen.jpg', SIZE), 3);
       style = await readSharedImage('starry_night.jpg', SIZE);
@@ -93,6 +129,13 @@ describe('temporal coherence', () => {
       const arrived = (x: number, y: number) => y >= 14 && y < 24 && x >= 12 && x < 18;
       const moved = meanDifference(coherent[1], coherent[0], arrived);
       assert.ok(moved > 5 * withCoherence, `the painted frame changed by ${moved.toFixed(2)} where the square arrived, ${withCoherence.toFixed(2)} where nothing moved`);
+    });
+
+    it('on a pan, carries the strokes along with the scene (flicker several times lower)', async () => {
+      const wide = await readSharedImage('tubingen.jpg', 56);
+      const pan = [0, 2, 4].map((left) => crop(wide, left, 4, SIZE, 30));
+      const [without, withCoherence] = [flicker(pan, await paintFrames(vgg, pan, style, params(0)))!, flicker(pan, await paintFrames(vgg, pan, style, params()))!];
+      assert.ok(withCoherence < without / 3, `flicker ${withCoherence.toFixed(2)} with coherence, ${without.toFixed(2)} without`);
     });
 
     it('at temporalWeight 0 a previous frame changes nothing', async () => {

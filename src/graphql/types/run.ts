@@ -3,7 +3,7 @@ import type { EpochRecord, FrameRecord } from '../../runs/types.js';
 import { InitImage, OptimizerKind, PoolingMode, RunMode, RunStatus } from './enums.js';
 
 /** temporalLoss, as an epoch and a frame describe it. */
-const TEMPORAL_LOSS = 'The temporal coherence term (temporalWeight), part of totalLoss: in a run over an animation or a video, how far the frame is from the previous painted frame where the content stood still; 0 for the first frame, a still image, or temporalWeight 0.';
+const TEMPORAL_LOSS = 'The temporal coherence term (temporalWeight), part of totalLoss: in a run over an animation or a video, how far the frame is from the previous painted frame carried along the content\'s motion, where the content did not change along it; 0 for the first frame, a still image, or temporalWeight 0.';
 
 @ObjectType({ description: 'The parameters a run was started with, defaults filled in.' })
 export class RunParams {
@@ -29,7 +29,7 @@ export class RunParams {
   @Field(() => String, { nullable: true, description: 'The fast-style network of the fast modes; null in OPTIMIZE.' })
   preset!: string | null;
 
-  @Field(() => Float, { description: 'How strongly each frame of an animation is held to the previous frame\'s result where the content stood still.' })
+  @Field(() => Float, { description: 'How strongly each frame of an animation is held to the previous frame\'s result, carried along the content\'s motion (optical flow), where the content did not change along it; 0 paints each frame on its own.' })
   temporalWeight!: number;
 }
 
@@ -128,8 +128,9 @@ export class Run {
   @Field(() => Float, {
     nullable: true,
     description: 'Of a run over an animation that SUCCEEDED: how much its frames flicker, the mean absolute difference '
-      + '(0-255, per channel) between consecutive painted frames where the content stood still, averaged over the pairs; '
-      + 'lower is steadier. Null for a still image, and while the run is unfinished.',
+      + '(0-255, per channel) between each painted frame and the one before it carried along the content\'s motion (optical flow), '
+      + 'where the content did not change along it, averaged over the pairs: on a still shot, the change where the content stood still; '
+      + 'on a pan, strokes that stay on the screen count. Lower is steadier. Null for a still image, and while the run is unfinished.',
   })
   flicker!: number | null;
 

@@ -112,7 +112,7 @@ export interface Run {
   /** The frames the run paints: more than 1 for an animation or a video. */
   totalFrames: number;
   currentFrame: number;
-  /** Of a finished run over frames: how much they flicker where the content stood still (0-255). */
+  /** Of a finished run over frames: how much they flicker along the content's motion where it did not change (0-255). */
   flicker: number | null;
 }
 
