@@ -59,6 +59,9 @@ describe('a run over a video on the page', { skip: browserMissing() ?? (locateVi
 
       await page.waitForSelector(`.run-view[data-run-id="${startRun.id}"][data-status="SUCCEEDED"]`, { timeout: 120_000 });
       assert.deepEqual(await strip(), { painted: FRAMES, pending: 0, count: `${FRAMES} of ${FRAMES} frames painted` });
+      // Coherence's term has its own curve, from the second frame on; the chart's summary reads it out.
+      await page.locator('.chart .u-legend').getByText('Temporal').waitFor();
+      assert.match(await page.locator('.chart .visually-hidden').textContent() ?? '', /^After epoch 8: Total .*, TV .*, Temporal \d/);
       // The result plays, muted and looping, in place of the preview image.
       await page.waitForFunction(() => {
         const player = document.querySelector('.preview-video');

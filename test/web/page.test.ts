@@ -199,6 +199,7 @@ describe('web page', { skip: browserMissing() }, () => {
     for (const series of ['Total', 'Content', 'Style', 'TV']) {
       await page.locator('.chart .u-legend').getByText(series, { exact: false }).first().waitFor();
     }
+    assert.equal(await page.locator('.chart .u-legend').getByText('Temporal').count(), 0, 'a still image has no temporal term');
     assert.equal(await page.locator('.epoch-strip .epoch-thumb').count(), 3);
     assert.match(await page.locator('.progress-label').innerText(), /Epoch 3 \/ 3/);
 

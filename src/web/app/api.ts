@@ -35,6 +35,8 @@ export interface RunEpoch {
   contentLoss: number;
   styleLoss: number;
   totalVariationLoss: number;
+  /** The temporal coherence term of a run over frames (0 in the first frame, a still image, or without coherence). */
+  temporalLoss: number;
   elapsedMs: number;
   preview: Image | null;
 }
@@ -162,7 +164,7 @@ const IMAGE = 'id url width height mimeType fileName';
 const PARAMS = 'params { maxDim epochs stepsPerEpoch contentWeight styleWeight totalVariationWeight optimizer learningRate init seed preserveColors multiscale styleBlend mode preset }';
 const RUN = `id status createdAt startedAt finishedAt currentEpoch totalEpochs progress queuePosition error backend totalFrames currentFrame flicker
   contentImage { ${IMAGE} } styleImages { ${IMAGE} } resultImage { ${IMAGE} } ${PARAMS} latestEpoch { epoch totalLoss preview { ${IMAGE} } }`;
-const EPOCH = `epoch step totalLoss contentLoss styleLoss totalVariationLoss elapsedMs preview { ${IMAGE} }`;
+const EPOCH = `epoch step totalLoss contentLoss styleLoss totalVariationLoss temporalLoss elapsedMs preview { ${IMAGE} }`;
 const STEP = 'step epoch totalLoss elapsedMs stepsPerSecond';
 const FRAME = `frame delayMs image { ${IMAGE} }`;
 

@@ -1,4 +1,7 @@
-/** The loss curves of a run: total, content, style and total variation per epoch, log scale (uPlot). */
+/**
+ * The loss curves of a run: total, content, style and total variation per
+ * epoch, and the temporal term in a run over frames that has one; log scale (uPlot).
+ */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { RunEpoch } from './api';
@@ -9,7 +12,10 @@ const SERIES = [
   { key: 'contentLoss', label: 'Content', stroke: '#2563eb' },
   { key: 'styleLoss', label: 'Style', stroke: '#db2777' },
   { key: 'totalVariationLoss', label: 'TV', stroke: '#d97706' },
+  { key: 'temporalLoss', label: 'Temporal', stroke: '#059669' },
 ] as const;
+
+type Series = (typeof SERIES)[number];
 
 const SUPERSCRIPT: Record<string, string> = { '-': '⁻', 0: '⁰', 1: '¹', 2: '²', 3: '³', 4: '⁴', 5: '⁵', 6: '⁶', 7: '⁷', 8: '⁸', 9: '⁹' };
 
@@ -71,10 +77,16 @@ export class LossChart {
     this.plot?.destroy();
   }
 
+  /** The curves drawn: the temporal one once an epoch has a temporal term (frames after the first of a run over frames). */
+  private series(): readonly Series[] {
+    const temporal = this.epochs.some((e) => e.temporalLoss > 0);
+    return SERIES.filter((series) => temporal || series.key !== 'temporalLoss');
+  }
+
   private data(): uPlot.AlignedData {
     return [
       this.epochs.map((e) => e.epoch),
-      ...SERIES.map((series) => this.epochs.map((e) => positive(e[series.key]))),
+      ...this.series().map((series) => this.epochs.map((e) => positive(e[series.key]))),
     ];
   }
 
@@ -87,8 +99,9 @@ export class LossChart {
   private redraw(): void {
     this.element.dataset.points = String(this.epochs.length);
     const last = this.epochs.at(-1);
+    const series = this.series();
     this.summary.textContent = last
-      ? `After epoch ${last.epoch}: total ${formatNumber(last.totalLoss)}, content ${formatNumber(last.contentLoss)}, style ${formatNumber(last.styleLoss)}, TV ${formatNumber(last.totalVariationLoss)}.`
+      ? `After epoch ${last.epoch}: ${series.map((curve) => `${curve.label} ${formatNumber(last[curve.key])}`).join(', ')}.`
       : 'No epochs yet.';
     if (this.epochs.length === 0) {
       this.plot?.destroy();
@@ -96,9 +109,14 @@ export class LossChart {
       this.plotHost.replaceChildren(h('p', { class: 'chart-empty' }, 'The curves appear after the first epoch.'));
       return;
     }
+    if (this.plot && this.plot.series.length !== series.length + 1) {
+      // uPlot's series are fixed when it is made: a curve that appears (the temporal one) takes a new plot.
+      this.plot.destroy();
+      this.plot = undefined;
+    }
     if (!this.plot) {
       this.plotHost.replaceChildren();
-      this.plot = new uPlot(this.options(), this.data(), this.plotHost);
+      this.plot = new uPlot(this.options(series), this.data(), this.plotHost);
     } else {
       this.plot.setData(this.data());
     }
@@ -115,7 +133,7 @@ export class LossChart {
     if (this.plot) this.plot.setSize(this.size());
   }
 
-  private options(): uPlot.Options {
+  private options(series: readonly Series[]): uPlot.Options {
     return {
       ...this.size(),
       cursor: { drag: { x: false, y: false }, points: { size: 7 } },
@@ -141,11 +159,11 @@ export class LossChart {
       ],
       series: [
         { label: 'epoch', value: (_u, v) => (v === null ? '–' : String(v)) },
-        ...SERIES.map((series, i) => ({
-          label: series.label,
-          stroke: series.stroke,
+        ...series.map((curve, i) => ({
+          label: curve.label,
+          stroke: curve.stroke,
           width: i === 0 ? 2.5 : 1.75,
-          points: { show: true, size: 6, fill: series.stroke },
+          points: { show: true, size: 6, fill: curve.stroke },
           value: (_u: uPlot, v: number | null) => formatNumber(v),
         })),
       ],
