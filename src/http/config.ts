@@ -1,7 +1,7 @@
 import { resolveAuthPolicy, type AuthPolicy } from '../auth/policy.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitConfig } from '../auth/rate-limit.js';
 import { ConfigError, positiveInteger } from '../config.js';
-import { DEFAULT_API_LIMITS, type ApiLimits } from '../runs/limits.js';
+import { loadApiLimits, type ApiLimits } from '../runs/limits.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../graphql/query-limits.js';
 import type { FeedOptions } from '../graphql/run-event-feed.js';
 import { DEFAULT_ORIGIN_POLICY, type OriginPolicy } from './origin-guard.js';
@@ -94,15 +94,6 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiServerCo
     port: port(env),
     publicUrl: publicUrl(env),
     origins: origins(env),
-    limits: {
-      maxImageBytes: positiveInteger(env, 'STYLEGRAPH_MAX_IMAGE_BYTES', DEFAULT_API_LIMITS.maxImageBytes),
-      maxImagePixels: positiveInteger(env, 'STYLEGRAPH_MAX_IMAGE_PIXELS', DEFAULT_API_LIMITS.maxImagePixels),
-      maxFrames: positiveInteger(env, 'STYLEGRAPH_MAX_FRAMES', DEFAULT_API_LIMITS.maxFrames),
-      maxTotalPixels: positiveInteger(env, 'STYLEGRAPH_MAX_TOTAL_PIXELS', DEFAULT_API_LIMITS.maxTotalPixels),
-      maxDurationMs: positiveInteger(env, 'STYLEGRAPH_MAX_DURATION_MS', DEFAULT_API_LIMITS.maxDurationMs),
-      maxDim: positiveInteger(env, 'STYLEGRAPH_MAX_DIM', DEFAULT_API_LIMITS.maxDim),
-      maxTotalSteps: positiveInteger(env, 'STYLEGRAPH_MAX_STEPS', DEFAULT_API_LIMITS.maxTotalSteps),
-      maxStyleImages: positiveInteger(env, 'STYLEGRAPH_MAX_STYLE_IMAGES', DEFAULT_API_LIMITS.maxStyleImages),
-    },
+    limits: loadApiLimits(env),
   };
 }

@@ -1,3 +1,4 @@
+import { positiveInteger } from '../config.js';
 import { ParamError, type TransferParams } from '../engine/index.js';
 
 /** What one request may ask of this server; refused requests write nothing. */
@@ -30,6 +31,20 @@ export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = Object.freeze({
   maxTotalSteps: 10_000,
   maxStyleImages: 8,
 });
+
+/** The limits as configured (the STYLEGRAPH_MAX_* variables), the defaults where unset. */
+export function loadApiLimits(env: NodeJS.ProcessEnv = process.env): ApiLimits {
+  return {
+    maxImageBytes: positiveInteger(env, 'STYLEGRAPH_MAX_IMAGE_BYTES', DEFAULT_API_LIMITS.maxImageBytes),
+    maxImagePixels: positiveInteger(env, 'STYLEGRAPH_MAX_IMAGE_PIXELS', DEFAULT_API_LIMITS.maxImagePixels),
+    maxFrames: positiveInteger(env, 'STYLEGRAPH_MAX_FRAMES', DEFAULT_API_LIMITS.maxFrames),
+    maxTotalPixels: positiveInteger(env, 'STYLEGRAPH_MAX_TOTAL_PIXELS', DEFAULT_API_LIMITS.maxTotalPixels),
+    maxDurationMs: positiveInteger(env, 'STYLEGRAPH_MAX_DURATION_MS', DEFAULT_API_LIMITS.maxDurationMs),
+    maxDim: positiveInteger(env, 'STYLEGRAPH_MAX_DIM', DEFAULT_API_LIMITS.maxDim),
+    maxTotalSteps: positiveInteger(env, 'STYLEGRAPH_MAX_STEPS', DEFAULT_API_LIMITS.maxTotalSteps),
+    maxStyleImages: positiveInteger(env, 'STYLEGRAPH_MAX_STYLE_IMAGES', DEFAULT_API_LIMITS.maxStyleImages),
+  };
+}
 
 /** What the run service holds every run it starts to. */
 export interface RunRules {
@@ -64,4 +79,22 @@ export function checkRunSteps(params: TransferParams, frames: number, limits: Ap
     const counted = frames > 1 ? `epochs x stepsPerEpoch x ${frames} frames` : 'epochs x stepsPerEpoch';
     throw new ParamError('epochs', `${counted} is ${totalSteps}; this server allows at most ${limits.maxTotalSteps} steps per run`);
   }
+}
+
+/** What the engine paints as one picture (decodeImage reads still PNG, JPEG and WebP only). */
+const PAINTED_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
+
+/**
+ * Refused, naming `field`, unless a run can paint the image: a still PNG,
+ * JPEG or WebP (PAINTED_TYPES); as a run's content (`animations`), an
+ * animated GIF or WebP or a video too, painted frame by frame (a style image
+ * is one picture).
+ */
+export function checkPainted(image: { mimeType: string; frames: number }, field: string, animations = false): void {
+  if (animations && image.frames > 1) return;
+  const painted = `runs paint still PNG, JPEG or WebP images${animations ? ', and animations (GIF, animated WebP) and videos (MP4, WebM) as the content' : ''}`;
+  const video = image.mimeType.startsWith('video/');
+  if (image.frames > 1) throw new ParamError(field, `is ${video ? 'a video' : 'an animated image'} (${image.frames} frames); ${painted}`);
+  if (video) throw new ParamError(field, `is a video of one frame; ${painted}`);
+  if (!PAINTED_TYPES.has(image.mimeType)) throw new ParamError(field, `is a ${image.mimeType.replace(/^image\//, '').toUpperCase()} image; ${painted}`);
 }

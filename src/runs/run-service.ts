@@ -17,7 +17,7 @@ import type { RunLifecycle } from './lifecycle.js';
 import type { EngineProfile, EngineProfiles } from './engine-profiles.js';
 import { PresetCatalog, type PresetInfo } from './presets.js';
 import { RUN_INCLUDE, toEpochRecord, toFrameRecord, toRunRecord } from './records.js';
-import { checkRunLimits, checkRunSteps, DEFAULT_RUN_RULES, runSteps, type RunRules } from './limits.js';
+import { checkPainted, checkRunLimits, checkRunSteps, DEFAULT_RUN_RULES, runSteps, type RunRules } from './limits.js';
 import { isTerminal, UNFINISHED_STATUSES, type EpochRecord, type FrameRecord, type RunRecord, type RunStatus, type StartRunInput } from './types.js';
 
 export interface RunPage {
@@ -43,9 +43,6 @@ const START_TRANSACTION = { maxWait: 120_000, timeout: 60_000 };
 
 /** The run service's names of the images in errors. */
 const IMAGE_FIELDS = { content: 'contentImage', style: (i: number) => `styleImages[${i}]` };
-
-/** What the engine paints (decodeImage reads still PNG, JPEG and WebP only): an animation waits for runs that paint each frame. */
-const PAINTED_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp']);
 
 /** Before any worker has said what it computes on: the embedded default's backend, whose memory is the tightest. */
 const ASSUMED_BACKEND: BackendName = 'wasm';
@@ -359,19 +356,4 @@ export class RunService {
     checkImagesFit(params, content, styles, IMAGE_FIELDS);
     return { content, styles };
   }
-}
-
-/**
- * Refused, naming `field`, unless a run can paint the image: a still PNG,
- * JPEG or WebP (PAINTED_TYPES); as a run's content (`animations`), an
- * animated GIF or WebP or a video too, painted frame by frame (a style image
- * is one picture).
- */
-function checkPainted(image: { mimeType: string; frames: number }, field: string, animations = false): void {
-  if (animations && image.frames > 1) return;
-  const painted = `runs paint still PNG, JPEG or WebP images${animations ? ', and animations (GIF, animated WebP) and videos (MP4, WebM) as the content' : ''}`;
-  const video = image.mimeType.startsWith('video/');
-  if (image.frames > 1) throw new ParamError(field, `is ${video ? 'a video' : 'an animated image'} (${image.frames} frames); ${painted}`);
-  if (video) throw new ParamError(field, `is a video of one frame; ${painted}`);
-  if (!PAINTED_TYPES.has(image.mimeType)) throw new ParamError(field, `is a ${image.mimeType.replace(/^image\//, '').toUpperCase()} image; ${painted}`);
 }
