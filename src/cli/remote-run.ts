@@ -7,8 +7,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CloseCode, createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { ParamError, probeImage, type TransferParams } from '../engine';
-import type { RunReport } from './run-report';
+import { ImageError, ParamError, probeImage, type TransferParams } from '../engine';
+import { sniffVideoFormat } from '../images/video';
+import { remainingMs, type ContentReport, type RunReport } from './run-report';
 
 interface GraphQLError {
   message: string;
@@ -44,25 +45,28 @@ class ServerApi {
     }));
   }
 
-  /** Uploads an image file (uploadImage, a GraphQL multipart request); returns its id. */
-  async upload(file: string): Promise<string> {
+  /** Uploads an image or a video file (uploadImage, a GraphQL multipart request); returns its id and what the server found it is. */
+  async upload(file: string): Promise<ContentReport & { id: string }> {
     const bytes = await readFile(file);
-    // Checked here first, so that a file that is no image is named before anything is sent.
-    const { mimeType } = await probeImage(bytes).catch((error: Error) => {
-      throw new Error(`${file}: ${error.message}`);
-    });
+    // Checked here first, so that a file that is no image is named before anything is sent. The server reads
+    // the type from the bytes: an animation's or a video's limits and frames are the server's to judge.
+    if (!sniffVideoFormat(bytes)) {
+      await probeImage(bytes).catch((error: Error) => {
+        if (!(error instanceof ImageError && error.code === 'ANIMATED')) throw new Error(`${file}: ${error.message}`);
+      });
+    }
     const form = new FormData();
-    form.set('operations', JSON.stringify({ query: 'mutation($file: Upload!) { uploadImage(file: $file) { id } }', variables: { file: null } }));
+    form.set('operations', JSON.stringify({ query: 'mutation($file: Upload!) { uploadImage(file: $file) { id mimeType frames } }', variables: { file: null } }));
     form.set('map', JSON.stringify({ image: ['variables.file'] }));
-    form.set('image', new Blob([bytes], { type: mimeType }), path.basename(file));
+    form.set('image', new Blob([bytes]), path.basename(file));
     try {
-      const data = await this.answer<{ uploadImage: { id: string } }>(await fetch(this.endpoint, {
+      const data = await this.answer<{ uploadImage: ContentReport & { id: string } }>(await fetch(this.endpoint, {
         method: 'POST',
         // The server's cross-site request forgery protection: only a client that can set headers may upload.
         headers: { ...this.authorization, 'apollo-require-preflight': 'true' },
         body: form,
       }));
-      return data.uploadImage.id;
+      return data.uploadImage;
     } catch (error) {
       // The server names its `file` argument; the user knows the file by its path.
       if (error instanceof ParamError && error.field === 'file') throw new Error(`${file}: ${error.message.slice('file: '.length)}`);
@@ -151,7 +155,7 @@ const RUN_EVENTS = `subscription($runId: ID!, $afterSequence: Int) {
     sequence
     kind
     status
-    run { error totalEpochs resultImage { url } params { stepsPerEpoch } }
+    run { error totalEpochs totalFrames flicker resultImage { url mimeType frames } params { stepsPerEpoch } }
     epoch { epoch step totalLoss contentLoss styleLoss totalVariationLoss temporalLoss elapsedMs preview { url width height } }
   }
 }`;
@@ -161,7 +165,10 @@ interface RunEventData {
     sequence: number;
     kind: 'STATUS' | 'EPOCH';
     status: string;
-    run: { error: string | null; totalEpochs: number; resultImage: { url: string } | null; params: { stepsPerEpoch: number } };
+    run: {
+      error: string | null; totalEpochs: number; totalFrames: number; flicker: number | null;
+      resultImage: { url: string; mimeType: string; frames: number } | null; params: { stepsPerEpoch: number };
+    };
     epoch: { epoch: number; step: number; totalLoss: number; contentLoss: number; styleLoss: number; totalVariationLoss: number; temporalLoss: number; elapsedMs: number; preview: { url: string; width: number; height: number } } | null;
   };
 }
@@ -175,7 +182,9 @@ export async function* runOnServer(
   // The token first, in a small request: a server refuses a request without reading its body
   // and closes the connection, which a client still sending an image sees as EPIPE, not as the 401.
   await api.graphql('{ __typename }', {});
-  const [contentImageId, ...styleImageIds] = await Promise.all([files.content, ...files.styles].map((file) => api.upload(file)));
+  const [content, ...styles] = await Promise.all([files.content, ...files.styles].map((file) => api.upload(file)));
+  yield { kind: 'content', content: { mimeType: content.mimeType, frames: content.frames } };
+  const [contentImageId, styleImageIds] = [content.id, styles.map((style) => style.id)];
   const { startRun } = await api.graphql<{ startRun: { id: string } }>(
     'mutation($input: StartRunInput!) { startRun(input: $input) { id } }',
     { input: { contentImageId, styleImageIds, ...startRunInput(params) } });
@@ -202,16 +211,21 @@ export async function* runOnServer(
           epoch: {
             epoch: epoch.epoch,
             epochs: run.totalEpochs,
+            // Each frame takes as many epochs.
+            frame: Math.ceil((epoch.epoch * run.totalFrames) / run.totalEpochs),
             step: epoch.step,
             totalSteps,
             losses: { total: epoch.totalLoss, content: epoch.contentLoss, style: epoch.styleLoss, totalVariation: epoch.totalVariationLoss, temporal: epoch.temporalLoss },
             elapsedMs: epoch.elapsedMs,
-            etaMs: (epoch.elapsedMs / epoch.step) * (totalSteps - epoch.step),
+            etaMs: remainingMs(epoch.elapsedMs, epoch.epoch, run.totalEpochs),
             width: epoch.preview.width,
             height: epoch.preview.height,
             png: () => api.download(epoch.preview.url),
           },
         };
+      } else if (status === 'SUCCEEDED' && run.resultImage) {
+        const { url, mimeType, frames } = run.resultImage;
+        yield { kind: 'result', result: { mimeType, frames, flicker: run.flicker, bytes: () => api.download(url) } };
       } else if (status === 'FAILED' || status === 'CANCELED') {
         throw new ServerError(`the run ${status === 'FAILED' ? `failed: ${run.error}` : 'was cancelled'}`);
       }
