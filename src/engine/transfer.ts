@@ -277,7 +277,7 @@ function noiseImage(width: number, height: number, seed: number): tf.Tensor4D {
 
 function initialImage(input: StylizeInput, content: tf.Tensor4D, carried: CarriedFrame | undefined): tf.Tensor4D {
   const [, height, width] = content.shape;
-  // Ruder et al.'s start: a frame begins where the previous one ended, carried along the motion.
+  // Ruder et al.'s start: a frame begins where the previous one ended, carried along the motion (and as its content where that has no past).
   const start = input.initImage ?? carried?.image;
   if (start) {
     return tf.tidy(() => resizeTo(rgbToTensor(start), width, height));
