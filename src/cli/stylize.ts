@@ -238,10 +238,7 @@ async function* runHere(line: StylizeCommandLine, params: TransferParams): Async
 }
 
 async function resultOf(content: Content, painted: RgbImage[]): Promise<ResultReport> {
-  if (!content.join) {
-    const png = encodePng(painted[0]);
-    return { mimeType: 'image/png', frames: 1, flicker: null, bytes: async () => png };
-  }
+  if (!content.join) return { mimeType: 'image/png', frames: 1, flicker: null, bytes: async () => encodePng(painted[0]) };
   const pngs: Uint8Array[] = [];
   for (const image of painted) pngs.push(await encodePng(image));
   const { bytes, mimeType } = await content.join(pngs);
