@@ -83,10 +83,10 @@ export class LossChart {
     return SERIES.filter((series) => temporal || series.key !== 'temporalLoss');
   }
 
-  private data(): uPlot.AlignedData {
+  private data(series: readonly Series[]): uPlot.AlignedData {
     return [
       this.epochs.map((e) => e.epoch),
-      ...this.series().map((series) => this.epochs.map((e) => positive(e[series.key]))),
+      ...series.map((curve) => this.epochs.map((e) => positive(e[curve.key]))),
     ];
   }
 
@@ -116,9 +116,9 @@ export class LossChart {
     }
     if (!this.plot) {
       this.plotHost.replaceChildren();
-      this.plot = new uPlot(this.options(series), this.data(), this.plotHost);
+      this.plot = new uPlot(this.options(series), this.data(series), this.plotHost);
     } else {
-      this.plot.setData(this.data());
+      this.plot.setData(this.data(series));
     }
   }
 
